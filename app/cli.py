@@ -1,0 +1,156 @@
+"""The command line: one function per verb, each one library call.
+
+Every verb opens nothing itself: it calls one engine operation, prints the result (one
+JSON object with --json, a readable summary otherwise, progress on stderr), and turns the
+result's first error code into the exit code: 0 success, 1 the operation failed, 2 bad
+usage or input, 75 IN_PROGRESS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from app import __version__, logsetup
+from app.engine import errors
+from app.engine.cleanup import preview_cleanup, run_cleanup
+from app.engine.locations import default_library
+from app.engine.migrate import migrate
+from app.engine.operation import exit_code
+from app.engine.progress import REGISTRY, ProgressEvent
+from app.engine.results import OperationResult
+from app.engine.rollback import rollback
+from app.engine.status import status
+
+
+def cmd_status(args: argparse.Namespace) -> OperationResult:
+    """Show the library's version, recordings by migration status and snapshots."""
+    return status(args.library)
+
+
+def cmd_migrate(args: argparse.Namespace) -> OperationResult:
+    """Upgrade the library to V11 (snapshot first; all or nothing)."""
+    return migrate(args.library)
+
+
+def cmd_rollback(args: argparse.Namespace) -> OperationResult:
+    """Restore the library from its pre-upgrade snapshot."""
+    return rollback(args.library, force=args.force)
+
+
+def cmd_cleanup(args: argparse.Namespace) -> OperationResult:
+    """Fix orphaned transcripts, duplicate recordings and invalid meeting references."""
+    return preview_cleanup(args.library) if args.dry_run else run_cleanup(args.library)
+
+
+def cmd_demo_library(args: argparse.Namespace) -> int:
+    """Write a realistic V10 demo library to a new file."""
+    from app.engine.demo import create_demo_library
+
+    try:
+        summary = create_demo_library(args.path, recordings=args.recordings, seed=args.seed,
+                                      journal_mode=args.journal_mode)
+    except errors.EngineError as exc:
+        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    print(f"Wrote a demo library with {summary.recordings} recordings.")
+    return errors.EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="log debug details to the log file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def verb(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--library", default=str(default_library()),
+                       help="the library file (default: the app's own library)")
+        p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+        p.set_defaults(func=func)
+        return p
+
+    verb("status", cmd_status, cmd_status.__doc__)
+    verb("migrate", cmd_migrate, cmd_migrate.__doc__)
+    verb("rollback", cmd_rollback, cmd_rollback.__doc__).add_argument(
+        "--force", action="store_true", help="restore even if it discards changes made since")
+    verb("cleanup", cmd_cleanup, cmd_cleanup.__doc__).add_argument(
+        "--dry-run", action="store_true", help="only show what would be fixed")
+
+    demo = sub.add_parser("demo-library", help=cmd_demo_library.__doc__)
+    demo.add_argument("path")
+    demo.add_argument("--recordings", type=int, default=200)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--journal-mode", choices=("wal", "delete"), default="wal")
+    demo.set_defaults(func=None)
+    return parser
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, fed by the progress registry."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_phase = ""
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.tty and event.phase == self.last_phase:
+            return
+        self.last_phase = event.phase
+        filled = int(event.percent // 5)
+        count = f" {event.processed}/{event.total}" if event.total else ""
+        eta = f" ~{event.eta_seconds:.0f}s left" if event.eta_seconds else ""
+        line = f"[{'#' * filled}{' ' * (20 - filled)}] {event.percent:5.1f}% {event.phase}{count}{eta}"
+        end = "\n" if not self.tty or event.phase in ("complete", "failed", "cancelled") else ""
+        print(("\r" if self.tty else "") + line.ljust(70), end=end, file=sys.stderr, flush=True)
+
+
+def _summary(result: OperationResult) -> str:
+    data = result.model_dump(exclude={"errors", "warnings", "operation", "success"})
+    lines = [f"{result.operation}: {'ok' if result.success else 'FAILED'}"]
+    for key, value in data.items():
+        if value in (None, [], {}):
+            continue
+        if isinstance(value, dict) and "count" in value:
+            value = f"{value['count']}" + (f"  e.g. {json.dumps(value['sample'][:3], ensure_ascii=False)}"
+                                           if value["sample"] else "")
+        lines.append(f"  {key.replace('_', ' ')}: {value}")
+    lines += [f"  warning [{w.code}]: {w.message}" for w in result.warnings]
+    lines += [f"  error [{e.code}]: {e.message}" for e in result.errors]
+    return "\n".join(lines)
+
+
+def _overview() -> int:
+    """No command: what the default library is and what can be done with it."""
+    library = default_library()
+    _parser().print_help()
+    if library.exists():
+        print("\n" + _summary(status(str(library))))
+    else:
+        print("\nThere is no library at the default location yet. Try one out with:\n"
+              "  python -m app demo-library demo.db && python -m app migrate --library demo.db")
+    return errors.EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logsetup.configure(verbose=args.verbose)
+    if args.command is None:
+        return _overview()
+    if args.func is None:
+        return cmd_demo_library(args)
+    unsubscribe = None if args.json else REGISTRY.subscribe(ProgressBar())
+    # Ctrl-C asks the running operation to cancel and roll back, like the window's button.
+    previous = signal.signal(signal.SIGINT, lambda *_: REGISTRY.cancel_all())
+    try:
+        result = args.func(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if unsubscribe:
+            unsubscribe()
+    print(result.model_dump_json() if args.json else _summary(result))
+    return exit_code(result)

@@ -1,0 +1,172 @@
+"""cleanup: find (preview) and fix (run) the three V10 data problems.
+
+- orphaned transcripts: their recording is gone;
+- duplicate recordings: several recordings share a filename. The oldest (date_recorded,
+  then created_at, then id) is kept; if it has no transcript and a removed duplicate has
+  one, the earliest such transcript moves to it;
+- invalid meeting references: a recording points at a meeting that does not exist.
+
+The run happens under the lock, after a snapshot, in one transaction, in an order that
+leaves no new orphans: duplicates (with their transcripts) before orphans, embeddings
+after every transcript delete. In a V11 library a duplicate that a knowledge capture was
+made from is kept, since deleting it would orphan the capture.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import apsw
+
+from app.engine import errors, library, snapshots
+from app.engine.operation import Context, run
+from app.engine.progress import ProgressRegistry
+from app.engine.results import CleanupPreview, CleanupResult, CleanupStep, Finding
+from app.engine.transaction import WriteTransaction
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 20
+
+_RANKED = """
+SELECT id, filename, rn, keeper, n FROM (
+  SELECT id, filename,
+         row_number() OVER w AS rn,
+         first_value(id) OVER w AS keeper,
+         count(*) OVER (PARTITION BY filename) AS n
+  FROM recordings
+  WINDOW w AS (PARTITION BY filename ORDER BY date_recorded, created_at, id)
+) AS ranked WHERE rn > 1 {protect}
+"""
+_PROTECT_CAPTURED = "AND NOT EXISTS (SELECT 1 FROM knowledge_captures k WHERE k.source_recording_id = ranked.id)"
+
+ORPHANED_TRANSCRIPTS = """SELECT t.id, t.recording_id FROM transcripts t
+  WHERE NOT EXISTS (SELECT 1 FROM recordings r WHERE r.id = t.recording_id)"""
+INVALID_MEETING_REFS = """SELECT r.id, r.meeting_id FROM recordings r WHERE r.meeting_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = r.meeting_id)"""
+
+
+def _duplicates_sql(conn: apsw.Connection) -> str:
+    captured = "knowledge_captures" in library.table_names(conn)
+    return _RANKED.format(protect=_PROTECT_CAPTURED if captured else "")
+
+
+def _base_name(filename: str | None) -> str | None:
+    """Samples show a file's name only: a stored name can hold a user's folders."""
+    return None if filename is None else re.split(r"[\\/]", filename)[-1]
+
+
+def _finding(conn: apsw.Connection, sql: str, keys: tuple[str, ...]) -> Finding:
+    count = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    rows = conn.execute(f"{sql} ORDER BY 1 LIMIT {SAMPLE_SIZE}").fetchall()
+    return Finding(count=count, sample=[dict(zip(keys, row)) for row in rows])
+
+
+def findings(conn: apsw.Connection) -> dict[str, Finding]:
+    duplicates = _finding(conn, f"SELECT id, filename, keeper, n FROM ({_duplicates_sql(conn)})",
+                          ("id", "filename", "kept_id", "count"))
+    for row in duplicates.sample:
+        row["filename"] = _base_name(row["filename"])  # type: ignore[arg-type]
+    return {
+        "orphaned_transcripts": _finding(conn, ORPHANED_TRANSCRIPTS, ("id", "recording_id")),
+        "duplicate_recordings": duplicates,
+        "invalid_meeting_refs": _finding(conn, INVALID_MEETING_REFS, ("id", "meeting_id")),
+    }
+
+
+def preview_cleanup(library_path: str, registry: ProgressRegistry | None = None) -> CleanupPreview:
+    """What cleanup would fix, with samples. Changes nothing."""
+    return run(CleanupPreview(), library_path, _preview, writes=False, registry=registry)
+
+
+def _preview(ctx: Context, result: CleanupPreview) -> None:
+    with library.opened(ctx.library) as conn:
+        library.require_supported(library.read_version(conn))
+        for name, finding in findings(conn).items():
+            setattr(result, name, finding)
+
+
+def run_cleanup(library_path: str, registry: ProgressRegistry | None = None) -> CleanupResult:
+    """Fix what the preview finds, all or nothing."""
+    return run(CleanupResult(), library_path, _run, writes=True, registry=registry)
+
+
+# (step name, SQL, result field). Order matters: see the module docstring.
+STEPS = (
+    ("move transcripts to kept recordings", """
+        UPDATE transcripts SET recording_id = (SELECT d.keeper FROM dup_remove d WHERE d.id = transcripts.recording_id)
+        WHERE id IN (
+          SELECT (SELECT t.id FROM transcripts t JOIN dup_remove d ON d.id = t.recording_id
+                  WHERE d.keeper = k.keeper ORDER BY t.created_at, d.rn, t.id LIMIT 1)
+          FROM (SELECT DISTINCT keeper FROM dup_remove) k
+          WHERE NOT EXISTS (SELECT 1 FROM transcripts t2 WHERE t2.recording_id = k.keeper))""",
+     "transcripts_moved"),
+    ("remove transcripts of duplicates",
+     "DELETE FROM transcripts WHERE recording_id IN (SELECT id FROM dup_remove)", None),
+    ("remove duplicate recordings",
+     "DELETE FROM recordings WHERE id IN (SELECT id FROM dup_remove)", "duplicate_recordings_removed"),
+    ("remove orphaned transcripts",
+     "DELETE FROM transcripts WHERE NOT EXISTS (SELECT 1 FROM recordings r WHERE r.id = transcripts.recording_id)",
+     "orphaned_transcripts_removed"),
+    ("remove orphaned embeddings",
+     "DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.id = embeddings.transcript_id)",
+     "embeddings_removed"),
+    ("clear invalid meeting references", """
+        UPDATE recordings SET meeting_id = NULL, correlation_confidence = NULL, correlation_method = NULL
+        WHERE meeting_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = recordings.meeting_id)""",
+     "invalid_meeting_refs_fixed"),
+)
+
+
+def _run(ctx: Context, result: CleanupResult) -> None:
+    conn = library.connect(ctx.library)
+    try:
+        info = library.inspect(conn, ctx.library)
+        with WriteTransaction(conn, ctx.tracker) as txn:
+            library.require_supported(library.read_version(conn))
+            if not any(f.count for f in findings(conn).values()) and not _orphaned_embeddings(conn):
+                result.warnings.append(ctx.problem("NOTHING_TO_CLEAN", "The library has nothing to clean up."))
+                return
+            library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 4)
+            snapshot = snapshots.take(ctx.library, snapshots.PRE_CLEANUP, ctx.tracker, info.journal_mode)
+            result.snapshot_id = snapshot.id
+            conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
+            for index, (name, sql, field) in enumerate(STEPS):
+                ctx.tracker.update("cleaning", index, len(STEPS), message=name)
+                try:
+                    result.steps.append(_step(conn, name, sql))
+                except errors.EngineError as exc:
+                    result.steps.append(CleanupStep(name=name, error=ctx.problem(exc.code, exc.message)))
+                    raise
+                if field:
+                    setattr(result, field, result.steps[-1].count)
+            ctx.tracker.update("verifying")
+            _verify(conn)
+            ctx.tracker.update("committing")
+            txn.commit()
+    finally:
+        conn.close()
+
+
+def _orphaned_embeddings(conn: apsw.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM embeddings e WHERE NOT EXISTS "
+                        "(SELECT 1 FROM transcripts t WHERE t.id = e.transcript_id)").fetchone()[0]
+
+
+def _step(conn: apsw.Connection, name: str, sql: str) -> CleanupStep:
+    try:
+        conn.execute(sql)
+    except apsw.Error as exc:
+        log.error("cleanup step %r failed: %r", name, exc)
+        raise library.translate(exc, f"cleanup step {name}") from exc
+    return CleanupStep(name=name, count=conn.changes())
+
+
+def _verify(conn: apsw.Connection) -> None:
+    left = {name: finding.count for name, finding in findings(conn).items()}
+    left["orphaned_embeddings"] = _orphaned_embeddings(conn)
+    if any(left.values()):
+        log.error("cleanup left problems behind: %s", left)
+        raise errors.VerificationFailed("Cleanup did not leave the library clean, so nothing was "
+                                        "changed.", left=left)

@@ -1,0 +1,173 @@
+"""The engine's error hierarchy.
+
+Every expected failure is an `EngineError` subclass with a stable `code` (what scripts,
+the window and tests match on), a plain-words `message` written here from a template
+(never from a third-party exception's text, which may hold paths or SQL), and an
+`exit_code` for the CLI. The original exception, if any, is chained with `from` and
+goes to the log only.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_IN_PROGRESS = 75  # EX_TEMPFAIL: try again later
+
+
+class EngineError(Exception):
+    code = "INTERNAL_ERROR"
+    exit_code = EXIT_FAILED
+    default_message = "Something unexpected went wrong. The library was not changed; details are in the log."
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidArgument(EngineError):
+    code = "INVALID_ARGUMENT"
+    exit_code = EXIT_BAD_INPUT
+    default_message = "An argument was not valid."
+
+
+class InProgress(EngineError):
+    code = "IN_PROGRESS"
+    exit_code = EXIT_IN_PROGRESS
+    default_message = (
+        "Another operation is already working on this library (in this window or another copy "
+        "of the app). Nothing was changed; try again when it has finished."
+    )
+
+
+class LibraryNotFound(EngineError):
+    code = "LIBRARY_NOT_FOUND"
+    exit_code = EXIT_BAD_INPUT
+    default_message = "No library was found at the given location. Nothing was created or changed."
+
+
+class NotALibrary(EngineError):
+    code = "NOT_A_LIBRARY"
+    exit_code = EXIT_BAD_INPUT
+    default_message = "The file is not a meeting-recorder library. Nothing was changed."
+
+
+class LibraryTooOld(EngineError):
+    code = "LIBRARY_TOO_OLD"
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"The library is at version {version}; this upgrade starts from version 10. "
+            "Open it once in the current app first. Nothing was changed.",
+            version=version,
+        )
+
+
+class LibraryTooNew(EngineError):
+    code = "LIBRARY_TOO_NEW"
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"The library is at version {version}, newer than this tool knows (11). "
+            "Nothing was changed.",
+            version=version,
+        )
+
+
+class LibraryCorrupt(EngineError):
+    code = "LIBRARY_CORRUPT"
+    exit_code = EXIT_BAD_INPUT
+    default_message = (
+        "The library file is damaged, so it was not touched. Restore it from a backup or a "
+        "snapshot before upgrading."
+    )
+
+
+class ReadOnly(EngineError):
+    code = "READ_ONLY"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The library (or its folder) cannot be written to. Check its permissions. "
+        "Nothing was changed."
+    )
+
+
+class DiskFull(EngineError):
+    code = "DISK_FULL"
+    exit_code = EXIT_FAILED
+    default_message = "There is not enough free disk space for this operation. Nothing was changed."
+
+    @classmethod
+    def needing(cls, needed: int, free: int) -> "DiskFull":
+        mb = 1024 * 1024
+        return cls(
+            f"This needs about {needed // mb + 1} MB of free disk space beside the library and "
+            f"only {free // mb} MB is free. Free some space and try again. Nothing was changed.",
+            needed=needed,
+            free=free,
+        )
+
+
+class IOFault(EngineError):
+    code = "IO_ERROR"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The disk reported an error while working on the library. The operation was undone; "
+        "check the disk and try again."
+    )
+
+
+class Cancelled(EngineError):
+    code = "CANCELLED"
+    exit_code = EXIT_FAILED
+    default_message = "The operation was cancelled. The library is exactly as it was before."
+
+
+class VerificationFailed(EngineError):
+    code = "VERIFICATION_FAILED"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The upgraded data did not pass verification, so nothing was saved: the library is "
+        "exactly as it was before."
+    )
+
+
+class NothingToRollBack(EngineError):
+    code = "NOTHING_TO_ROLL_BACK"
+    exit_code = EXIT_FAILED
+    default_message = "The library has not been upgraded, so there is nothing to go back from."
+
+
+class NoSnapshot(EngineError):
+    code = "NO_SNAPSHOT"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "No snapshot from before the upgrade was found, so the library cannot be restored. "
+        "Nothing was changed."
+    )
+
+
+class SnapshotInvalid(EngineError):
+    code = "SNAPSHOT_INVALID"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The snapshot from before the upgrade is damaged or incomplete, so it was not used. "
+        "Nothing was changed."
+    )
+
+
+class WouldLoseData(EngineError):
+    code = "WOULD_LOSE_DATA"
+    exit_code = EXIT_FAILED
+
+
+class RestoreFailed(EngineError):
+    code = "RESTORE_FAILED"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The restored library did not match its snapshot, so the state from just before the "
+        "restore was put back."
+    )

@@ -1,0 +1,200 @@
+"""Opening a library file and reading what it is, with apsw errors typed as ours.
+
+Nothing here writes. Connections are opened without SQLITE_OPEN_CREATE, so no command
+ever creates a missing library by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import apsw
+
+from app.engine import errors
+
+log = logging.getLogger(__name__)
+
+SOURCE_VERSION = 10
+TARGET_VERSION = 11
+BUSY_TIMEOUT_MS = 1500  # a second copy of the app waits this long, then gets IN_PROGRESS
+
+V10_TABLES = ("meetings", "recordings", "transcripts", "embeddings", "config", "schema_version")
+V11_TABLES = ("knowledge_captures", "audio_sources", "action_items", "decisions",
+              "follow_ups", "outputs")
+V11_RECORDING_COLUMNS = ("migrated_to_capture_id", "migration_status", "migrated_at")
+
+
+def translate(exc: apsw.Error, during: str) -> errors.EngineError:
+    """Our typed error for an apsw error; the original goes to the log, not to the user."""
+    log.warning("SQLite error during %s: %r", during, exc)
+    if isinstance(exc, apsw.BusyError | apsw.LockedError):
+        return errors.InProgress()
+    if isinstance(exc, apsw.NotADBError):
+        return errors.NotALibrary()
+    if isinstance(exc, apsw.CorruptError):
+        return errors.LibraryCorrupt()
+    if isinstance(exc, apsw.ReadOnlyError):
+        return errors.ReadOnly()
+    if isinstance(exc, apsw.FullError):
+        return errors.DiskFull()
+    if isinstance(exc, apsw.InterruptError):
+        return errors.Cancelled()
+    if isinstance(exc, apsw.IOError):
+        return errors.IOFault()
+    if isinstance(exc, apsw.CantOpenError):
+        return errors.NotALibrary()
+    return errors.EngineError()
+
+
+def check_path(path: str) -> None:
+    """The cheap checks that need no SQLite: the path names an existing regular file."""
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise errors.InvalidArgument("The library location must be a non-empty file path.")
+    if not os.path.lexists(path):
+        raise errors.LibraryNotFound()
+    if os.path.isdir(path):
+        raise errors.NotALibrary("The location is a folder, not a library file. Nothing was changed.")
+    if not os.path.isfile(path):
+        raise errors.NotALibrary()
+
+
+def connect(path: str, *, readonly: bool = False) -> apsw.Connection:
+    """Open an existing library. Never creates one."""
+    check_path(path)
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
+    try:
+        conn = apsw.Connection(path, flags=flags)
+        conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+        # Touch the file so a non-database fails here, not in the middle of an operation.
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+    except apsw.Error as exc:
+        raise translate(exc, "open") from exc
+    return conn
+
+
+@contextmanager
+def opened(path: str, *, readonly: bool = False) -> Iterator[apsw.Connection]:
+    conn = connect(path, readonly=readonly)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def table_names(conn: apsw.Connection, schema: str = "main") -> set[str]:
+    return {r[0] for r in conn.execute(
+        f"SELECT name FROM {schema}.sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+
+
+def column_names(conn: apsw.Connection, table: str, schema: str = "main") -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA {schema}.table_info({quote_ident(table)})")]
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_version(conn: apsw.Connection) -> int:
+    """The library's version, MAX(schema_version.version); NOT_A_LIBRARY when it has none."""
+    try:
+        if "schema_version" not in table_names(conn):
+            raise errors.NotALibrary()
+        (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    except apsw.Error as exc:
+        raise translate(exc, "reading the version") from exc
+    if not isinstance(version, int):
+        raise errors.NotALibrary()
+    return version
+
+
+def require_supported(version: int, supported: tuple[int, ...] = (SOURCE_VERSION, TARGET_VERSION)) -> None:
+    if version < min(supported):
+        raise errors.LibraryTooOld(version)
+    if version > max(supported):
+        raise errors.LibraryTooNew(version)
+    if version not in supported:  # pragma: no cover - contiguous today, kept for clarity
+        raise errors.NotALibrary()
+
+
+def require_intact(conn: apsw.Connection) -> None:
+    """quick_check: LIBRARY_CORRUPT when SQLite finds damage."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except apsw.Error as exc:
+        if isinstance(exc, apsw.InterruptError):
+            raise errors.Cancelled() from exc
+        raise errors.LibraryCorrupt() from exc
+    if rows != [("ok",)]:
+        log.warning("quick_check found %d problems, first: %r", len(rows), rows[:3])
+        raise errors.LibraryCorrupt()
+
+
+def journal_mode(conn: apsw.Connection) -> str:
+    return conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
+
+
+def size_bytes(conn: apsw.Connection) -> int:
+    """The library's size as SQLite sees it (no plain file I/O on a library SQLite may lock)."""
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+    return pages * page_size
+
+
+def require_writable(path: str, conn: apsw.Connection) -> None:
+    if conn.readonly("main") or not os.access(path, os.W_OK) \
+            or not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+        raise errors.ReadOnly()
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    """What pre-flight learned about a library, handed read-only to the operation."""
+
+    version: int
+    journal_mode: str
+    size_bytes: int
+
+
+def inspect(conn: apsw.Connection, path: str, *, check_integrity: bool = True,
+            writable: bool = True) -> LibraryInfo:
+    """Pre-flight: version, integrity, writability. Writes nothing."""
+    version = read_version(conn)
+    require_supported(version)
+    if check_integrity:
+        require_intact(conn)
+    if writable:
+        require_writable(path, conn)
+    return LibraryInfo(version, journal_mode(conn), size_bytes(conn))
+
+
+def recording_counts(conn: apsw.Connection, version: int) -> dict[str, int]:
+    counts = {"pending": 0, "migrated": 0, "skipped": 0, "error": 0}
+    if version >= TARGET_VERSION:
+        for status, n in conn.execute(
+                "SELECT coalesce(migration_status, 'pending'), count(*) FROM recordings GROUP BY 1"):
+            counts[status if status in counts else "error"] += n
+    else:
+        counts["pending"] = conn.execute("SELECT count(*) FROM recordings").fetchone()[0]
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def row_counts(conn: apsw.Connection, schema: str = "main") -> dict[str, int]:
+    return {t: conn.execute(f"SELECT count(*) FROM {schema}.{quote_ident(t)}").fetchone()[0]
+            for t in sorted(table_names(conn, schema))}
+
+
+SPACE_MARGIN = 8 * 1024 * 1024
+
+
+def require_free_space(path: str, needed: int) -> None:
+    """DISK_FULL unless the library's filesystem has `needed` bytes plus a margin free."""
+    import shutil
+
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    if free < needed + SPACE_MARGIN:
+        raise errors.DiskFull.needing(needed + SPACE_MARGIN, free)

@@ -1,0 +1,174 @@
+"""Progress trackers and the registry that fans their events out to listeners.
+
+An operation registers a tracker when it starts and removes it in `finally`; listeners
+(the window, the CLI's bar, tests) subscribe to the registry and get read-only
+`ProgressEvent`s. A tracker also carries the operation's cancel flag, so whoever can see
+a running operation can ask it to stop. An exit hook closes trackers left behind by a
+thread that never finished.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from app.engine.redact import redact
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 0.1  # seconds between events within one phase
+
+# Where each phase sits on the 0-100 bar. Progress inside a phase is spread over its span.
+PHASES: dict[str, tuple[float, float]] = {
+    "preflight": (0, 2),
+    "snapshot": (2, 20),
+    "schema": (20, 22),
+    "migrating": (22, 85),
+    "cleaning": (22, 85),
+    "checking": (22, 50),
+    "restoring": (50, 85),
+    "verifying": (85, 95),
+    "committing": (95, 99),
+}
+FINAL_PHASES = ("complete", "failed", "cancelled")
+
+
+class ProgressEvent(BaseModel):
+    """What a listener sees; frozen so no listener can change what the next one gets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tracker_id: str
+    operation: str
+    phase: str
+    percent: float
+    processed: int | None = None
+    total: int | None = None
+    eta_seconds: float | None = None
+    message: str = ""
+
+
+Listener = Callable[[ProgressEvent], None]
+
+
+class ProgressTracker:
+    """One running operation's progress and cancel flag."""
+
+    def __init__(self, registry: "ProgressRegistry", tracker_id: str, operation: str) -> None:
+        self.id = tracker_id
+        self.operation = operation
+        self._registry = registry
+        self._cancel = threading.Event()
+        self._started = time.monotonic()
+        self._last_emit = 0.0
+        self._phase = ""
+        self._percent = 0.0
+        self.closed = False
+
+    # -- cancel ------------------------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # -- progress ----------------------------------------------------------------------
+    def update(self, phase: str, processed: int | None = None, total: int | None = None,
+               message: str = "") -> None:
+        """Report where the operation is; throttled, except at a phase change."""
+        now = time.monotonic()
+        changed = phase != self._phase
+        if not changed and now - self._last_emit < MIN_INTERVAL:
+            return
+        if phase in FINAL_PHASES:
+            percent = 100.0 if phase == "complete" else self._percent
+        else:
+            low, high = PHASES.get(phase, (self._percent, self._percent))
+            fraction = (processed / total) if processed is not None and total else 0.0
+            percent = low + (high - low) * min(max(fraction, 0.0), 1.0)
+        percent = max(percent, self._percent)  # never goes back
+        self._phase, self._percent, self._last_emit = phase, percent, now
+        self._registry._publish(ProgressEvent(
+            tracker_id=self.id, operation=self.operation, phase=phase,
+            percent=round(percent, 1), processed=processed, total=total,
+            eta_seconds=self._eta(now, percent, phase), message=redact(message)))
+
+    def _eta(self, now: float, percent: float, phase: str) -> float | None:
+        if phase in FINAL_PHASES:
+            return 0.0 if phase == "complete" else None
+        elapsed = now - self._started
+        if percent < 3 or elapsed < 0.2:
+            return None
+        return round(elapsed * (100 - percent) / percent, 1)
+
+
+class ProgressRegistry:
+    """Running trackers and the listeners that want their events."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._trackers: dict[str, ProgressTracker] = {}
+        self._listeners: list[Listener] = []
+        self._ids = itertools.count(1)
+
+    def open(self, operation: str) -> ProgressTracker:
+        with self._lock:
+            tracker = ProgressTracker(self, f"{operation}-{next(self._ids)}", operation)
+            self._trackers[tracker.id] = tracker
+        return tracker
+
+    def close(self, tracker: ProgressTracker) -> None:
+        with self._lock:
+            self._trackers.pop(tracker.id, None)
+        tracker.closed = True
+
+    def active(self) -> list[ProgressTracker]:
+        with self._lock:
+            return list(self._trackers.values())
+
+    def cancel_all(self) -> int:
+        trackers = self.active()
+        for tracker in trackers:
+            tracker.cancel()
+        return len(trackers)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Add a listener; returns the function that removes it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+        return unsubscribe
+
+    def listener_count(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+    def _publish(self, event: ProgressEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener (a closed window) must not break the upgrade
+                log.exception("progress listener failed")
+
+    def close_leftovers(self) -> None:
+        """Exit hook: cancel and drop trackers whose operation never reached `finally`."""
+        for tracker in self.active():
+            tracker.cancel()
+            self.close(tracker)
+
+
+REGISTRY = ProgressRegistry()
+atexit.register(REGISTRY.close_leftovers)

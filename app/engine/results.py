@@ -1,0 +1,106 @@
+"""Result contracts: what every operation returns to the CLI, the window and the tests.
+
+Plain pydantic models, JSON-serialisable as they are. Every result has `success`, coded
+`errors` and `warnings`; messages are scrubbed by `app.engine.redact` before they get here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Problem(BaseModel):
+    """One coded error or warning, safe to show a user."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    count: int | None = None
+
+
+class OperationResult(BaseModel):
+    operation: str
+    success: bool = False
+    errors: list[Problem] = Field(default_factory=list)
+    warnings: list[Problem] = Field(default_factory=list)
+    duration_seconds: float = 0.0
+    # The version read from a fresh connection once the operation has finished, so the
+    # reported state is the true state even after a failure.
+    version: int | None = None
+
+
+class RecordingCounts(BaseModel):
+    pending: int = 0
+    migrated: int = 0
+    skipped: int = 0
+    error: int = 0
+    total: int = 0
+
+
+class SnapshotInfo(BaseModel):
+    id: str
+    kind: str
+    created_at: str
+    version: int
+    size_bytes: int
+
+
+class StatusResult(OperationResult):
+    operation: str = "status"
+    library_name: str | None = None
+    journal_mode: str | None = None
+    recordings: RecordingCounts = Field(default_factory=RecordingCounts)
+    can_migrate: bool = False
+    can_rollback: bool = False
+    snapshots: list[SnapshotInfo] = Field(default_factory=list)
+
+
+class MigrateResult(OperationResult):
+    operation: str = "migrate"
+    version_before: int | None = None
+    captures_created: int = 0
+    action_items_created: int = 0
+    audio_sources_created: int = 0
+    recordings_skipped: int = 0
+    dangling_meeting_refs: int = 0
+    verified: bool = False
+    snapshot_id: str | None = None
+
+
+class RollbackResult(OperationResult):
+    operation: str = "rollback"
+    version_before: int | None = None
+    restored_snapshot_id: str | None = None
+    safety_snapshot_id: str | None = None
+    # Rows that differ from what the upgrade created, per table: what a restore would lose.
+    would_lose: dict[str, int] = Field(default_factory=dict)
+
+
+class Finding(BaseModel):
+    count: int = 0
+    sample: list[dict[str, str | int | None]] = Field(default_factory=list)
+
+
+class CleanupPreview(OperationResult):
+    operation: str = "cleanup-preview"
+    orphaned_transcripts: Finding = Field(default_factory=Finding)
+    duplicate_recordings: Finding = Field(default_factory=Finding)
+    invalid_meeting_refs: Finding = Field(default_factory=Finding)
+
+
+class CleanupStep(BaseModel):
+    name: str
+    count: int = 0
+    error: Problem | None = None
+
+
+class CleanupResult(OperationResult):
+    operation: str = "cleanup"
+    orphaned_transcripts_removed: int = 0
+    duplicate_recordings_removed: int = 0
+    transcripts_moved: int = 0
+    embeddings_removed: int = 0
+    invalid_meeting_refs_fixed: int = 0
+    steps: list[CleanupStep] = Field(default_factory=list)
+    snapshot_id: str | None = None

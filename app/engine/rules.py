@@ -1,0 +1,240 @@
+"""The V10 -> V11 data rules, in one place, as plain functions of one source row.
+
+This is the reference for what an upgraded library holds: the migration applies it, the
+verification trusts it, and tests pin every edge case of it. "Trimmed" means Python's
+`str.strip()` (all whitespace), and "JSON" means strict RFC 8259 (no NaN, no Infinity,
+no JSON5), everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+# Fixed namespace for the deterministic ids: an upgrade after a rollback yields the same ids.
+ID_NAMESPACE = uuid.UUID("6f1c3b0e-2d7a-5c4e-9b8f-1a2b3c4d5e6f")
+
+UNTITLED = "Untitled recording"
+EXTRACTED_FROM = "transcript"
+
+_TEXT_KEYS = ("text", "description", "task", "action", "title")
+_ASSIGNEE_KEYS = ("assignee", "owner", "assigned_to")
+_DUE_KEYS = ("due_date", "deadline", "due")
+_KNOWN_KEYS = frozenset(_TEXT_KEYS + _ASSIGNEE_KEYS + _DUE_KEYS + ("priority", "status", "done"))
+
+_PRIORITIES = {"low": "low", "medium": "medium", "high": "high", "urgent": "urgent",
+               "critical": "urgent", "normal": "medium"}
+_STATUSES = {"pending": "pending", "in_progress": "in_progress", "completed": "completed",
+             "cancelled": "cancelled", "done": "completed", "complete": "completed",
+             "canceled": "cancelled"}
+
+# A leading bullet on a plain-text line: -, *, • (with or without a space), or 1. / 1)
+# followed by a space or the end (so "1.5 hours" keeps its number).
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)](?=\s|$))")
+
+
+def capture_id(recording_id: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"knowledge_capture:{recording_id}"))
+
+
+def audio_source_id(recording_id: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"audio_source:{recording_id}"))
+
+
+def action_item_id(recording_id: str, index: int) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"action_item:{recording_id}:{index}"))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _base_name(filename: str | None) -> str:
+    return re.split(r"[\\/]", filename or "")[-1]
+
+
+def title_for(title_suggestion: str | None, filename: str | None) -> str:
+    """Rule 2: the suggestion, else the file's name without folders and last extension."""
+    if isinstance(title_suggestion, str) and title_suggestion.strip():
+        return title_suggestion.strip()
+    base = _base_name(filename)
+    dot = base.rfind(".")
+    if dot >= 0 and base[:dot].strip():
+        base = base[:dot]
+    return base.strip() or UNTITLED
+
+
+def format_for(filename: str | None) -> str | None:
+    """Rule 6: the lowercased last extension of the file's name, or None."""
+    base = _base_name(filename)
+    dot = base.rfind(".")
+    if dot < 0:
+        return None
+    ext = base[dot + 1:].strip().lower()
+    return ext or None
+
+
+def _flag(value: object) -> bool:
+    """A V10 integer flag as SQLite would read it (NULL, 0, '0' and '' are false)."""
+    if value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip() not in ("", "0")
+    return bool(value)
+
+
+def source_type_for(is_imported: object, on_local: object) -> str:
+    if _flag(is_imported):
+        return "imported"
+    return "local" if _flag(on_local) else "device"
+
+
+def summary_for(summary: str | None) -> str | None:
+    """Rule 3: blank summaries become NULL; others are kept as they are."""
+    return None if _blank(summary) else summary
+
+
+# ---- action items -------------------------------------------------------------------
+
+class _Number(str):
+    """A JSON number kept as its source text, so re-serialising never changes it."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"not strict JSON: {name}")
+
+
+def parse_strict_json(text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` is RFC 8259 JSON, else (False, None)."""
+    try:
+        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_Number,
+                                parse_int=_Number)
+    except ValueError:  # JSONDecodeError and our NaN/Infinity refusal: both mean "not JSON"
+        return False, None
+
+
+def to_json_text(value: Any) -> str:
+    """Compact JSON text of a parsed value, numbers exactly as they were written."""
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{to_json_text(k)}:{to_json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(to_json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    content: str
+    assignee: str | None = None
+    due_date: str | None = None
+    priority: str = "medium"
+    status: str = "pending"
+
+
+def _first_text(obj: dict, keys: tuple[str, ...], strings_only: bool = False) -> str | None:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, _Number):
+            if not strings_only:
+                return str(value)
+        elif isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _priority(value: object) -> str:
+    if isinstance(value, str):
+        return _PRIORITIES.get(value.strip().lower(), "medium")
+    return "medium"
+
+
+def _status(obj: dict) -> str:
+    if obj.get("done") is True:
+        return "completed"
+    value = obj.get("status")
+    if isinstance(value, str):
+        key = re.sub(r"[ \-]", "_", value.strip().lower())
+        return _STATUSES.get(key, "pending")
+    return "pending"
+
+
+def _item_from_element(element: Any) -> ActionItem | None:
+    if element is None:
+        return None
+    if isinstance(element, str) and not isinstance(element, _Number):
+        return ActionItem(element.strip()) if element.strip() else None
+    if isinstance(element, dict):
+        content = _first_text(element, _TEXT_KEYS, strings_only=True)
+        if content is None:
+            if not set(element) - _KNOWN_KEYS:
+                return None
+            content = to_json_text(element)  # unknown fields only: keep it all, lose nothing
+        return ActionItem(
+            content=content,
+            assignee=_first_text(element, _ASSIGNEE_KEYS),
+            due_date=_first_text(element, _DUE_KEYS),
+            priority=_priority(element.get("priority")),
+            status=_status(element),
+        )
+    return ActionItem(to_json_text(element))  # numbers, booleans, arrays
+
+
+def _items_from_plain_text(text: str) -> list[ActionItem]:
+    items = []
+    for line in text.splitlines():
+        content = _BULLET.sub("", line.strip(), count=1).strip()
+        if content:
+            items.append(ActionItem(content))
+    return items
+
+
+def parse_action_items(raw: str | None) -> list[ActionItem]:
+    """Rule 7: the action items held in a transcript's `action_items` column."""
+    if not isinstance(raw, str) or not raw.strip():
+        return []
+    is_json, value = parse_strict_json(raw)
+    if not is_json:
+        return _items_from_plain_text(raw)
+    elements = value if isinstance(value, list) else [value]
+    return [item for item in map(_item_from_element, elements) if item is not None]
+
+
+# ---- one recording ------------------------------------------------------------------
+
+@dataclass
+class CaptureRows:
+    """Everything the upgrade writes for one transcribed recording."""
+
+    capture: tuple
+    audio_source: tuple
+    action_items: list[tuple] = field(default_factory=list)
+    dangling_meeting: bool = False
+
+
+def rows_for_recording(rec: dict, meeting_exists: bool) -> CaptureRows:
+    """Rules 2-7 for one recording joined with its transcript.
+
+    `rec` holds the recording's columns and the transcript's `title_suggestion`, `summary`
+    and `action_items`.
+    """
+    rid = rec["id"]
+    cid = capture_id(rid)
+    dangling = rec["meeting_id"] is not None and not meeting_exists
+    meeting = (rec["meeting_id"], rec["correlation_confidence"], rec["correlation_method"]) \
+        if meeting_exists else (None, None, None)
+    capture = (cid, title_for(rec["title_suggestion"], rec["filename"]), summary_for(rec["summary"]),
+               *meeting, rid, rec["date_recorded"])
+    audio = (audio_source_id(rid), cid, source_type_for(rec["is_imported"], rec["on_local"]),
+             rec["file_path"], rec["filename"], rec["file_size"], rec["duration_seconds"],
+             format_for(rec["filename"]))
+    items = [(action_item_id(rid, i), cid, it.content, it.assignee, it.due_date, it.priority,
+              it.status, EXTRACTED_FROM)
+             for i, it in enumerate(parse_action_items(rec["action_items"]))]
+    return CaptureRows(capture, audio, items, dangling)

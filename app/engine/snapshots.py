@@ -1,0 +1,242 @@
+"""Snapshots: full copies of a library taken before anything writes to it.
+
+A snapshot is made through apsw's backup API from a second connection while the operation
+holds the library's write lock, into a temp file beside the library (same filesystem),
+which is then converted to rollback-journal mode, synced, reopened and checked, hashed, and
+only then renamed into place. Its manifest (JSON beside it) records the version, size,
+row counts, a SHA-256 of the file and the time; a snapshot without a manifest, or whose
+hash does not match, is not a snapshot. Snapshots are never overwritten: each has its own
+id, and the pre-upgrade one of a successful upgrade stays until the user removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import apsw
+from pydantic import BaseModel, Field
+
+from app import __version__
+from app.engine import errors
+from app.engine.library import row_counts, read_version, require_intact, translate
+from app.engine.progress import ProgressTracker
+
+log = logging.getLogger(__name__)
+
+BACKUP_STEP_PAGES = 4096  # 16 MB at 4 KB pages: large steps, still a progress event each
+PRE_UPGRADE = "pre-upgrade"
+PRE_ROLLBACK = "pre-rollback"
+PRE_CLEANUP = "pre-cleanup"
+
+
+class Manifest(BaseModel):
+    id: str
+    kind: str
+    created_at: str
+    app_version: str = __version__
+    version: int
+    journal_mode: str
+    size_bytes: int
+    row_counts: dict[str, int]
+    sha256: str
+    # Filled just before an upgrade commits: what the upgrade wrote, per new table, so a
+    # later rollback can tell the user's own changes from the upgrade's.
+    upgrade_fingerprint: dict[str, tuple[int, str]] | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+def snapshot_dir(library: str) -> Path:
+    lib = Path(library)
+    return lib.parent / f"{lib.name}.snapshots"
+
+
+def file_for(library: str, snapshot_id: str) -> Path:
+    return snapshot_dir(library) / f"{snapshot_id}.sqlite"
+
+
+def _manifest_path(library: str, snapshot_id: str) -> Path:
+    return snapshot_dir(library) / f"{snapshot_id}.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:  # our own snapshot file, never the locked library
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json_atomically(path: Path, data: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def remove_leftovers(library: str) -> None:
+    """Delete temp files of a run that died; called only while holding the library lock."""
+    folder = snapshot_dir(library)
+    if not folder.is_dir():
+        return
+    complete = {p.stem for p in folder.glob("*.json")}
+    for path in folder.iterdir():
+        stale = path.name.endswith((".tmp", ".tmp-journal", ".tmp-wal", ".tmp-shm")) or (
+            path.suffix == ".sqlite" and path.stem not in complete)
+        if stale:
+            log.info("removing leftover snapshot file %s", path)
+            path.unlink(missing_ok=True)
+
+
+def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> Manifest:
+    """Copy the library into a new, checked snapshot. Call while holding its write lock."""
+    folder = snapshot_dir(library)
+    folder.mkdir(exist_ok=True)
+    remove_leftovers(library)
+    now = datetime.now(timezone.utc)
+    snapshot_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
+    final = file_for(library, snapshot_id)
+    tmp = final.with_name(final.name + ".tmp")
+    try:
+        _copy(library, tmp, tracker)
+        manifest = _check(tmp, snapshot_id, kind, now, journal_mode)
+        os.replace(tmp, final)
+        _write_json_atomically(_manifest_path(library, snapshot_id), manifest.model_dump_json(indent=1))
+    except BaseException:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), final):
+            leftover.unlink(missing_ok=True)
+        raise
+    log.info("snapshot %s taken (%d bytes)", snapshot_id, manifest.size_bytes)
+    return manifest
+
+
+def _copy(library: str, dest_path: Path, tracker: ProgressTracker) -> None:
+    try:
+        source = apsw.Connection(library, flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            dest = apsw.Connection(str(dest_path))
+            try:
+                with dest.backup("main", source, "main") as backup:
+                    while not backup.done:
+                        backup.step(BACKUP_STEP_PAGES)
+                        tracker.update("snapshot", backup.page_count - backup.remaining,
+                                       backup.page_count)
+                        if tracker.cancelled:
+                            raise errors.Cancelled()
+                # A snapshot is a plain file: no -wal/-shm beside it when it is read later.
+                dest.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dest.close()
+        finally:
+            source.close()
+    except apsw.FullError as exc:
+        raise errors.DiskFull() from exc
+    except apsw.Error as exc:
+        raise translate(exc, "snapshot") from exc
+    _fsync_path(dest_path)
+    _fsync_path(dest_path.parent)
+
+
+def _check(path: Path, snapshot_id: str, kind: str, when: datetime, journal_mode: str) -> Manifest:
+    """Reopen the copy read-only and prove it is a whole, readable library."""
+    try:
+        conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            require_intact(conn)
+            version = read_version(conn)
+            counts = row_counts(conn)
+        finally:
+            conn.close()
+    except apsw.Error as exc:
+        raise translate(exc, "checking the snapshot") from exc
+    except errors.LibraryCorrupt as exc:
+        raise errors.SnapshotInvalid("The snapshot could not be verified, so the operation "
+                                     "stopped before changing anything.") from exc
+    return Manifest(id=snapshot_id, kind=kind, created_at=when.isoformat(timespec="seconds"),
+                    version=version, journal_mode=journal_mode, size_bytes=path.stat().st_size,
+                    row_counts=counts, sha256=_sha256(path))
+
+
+def list_manifests(library: str) -> list[Manifest]:
+    """Every snapshot with a readable manifest, oldest first. Does not hash the files."""
+    folder = snapshot_dir(library)
+    found = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            try:
+                manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # unreadable or not ours: not a snapshot
+                log.warning("ignoring unreadable snapshot manifest %s", path.name)
+                continue
+            if manifest.id == path.stem and file_for(library, manifest.id).is_file():
+                found.append(manifest)
+    return sorted(found, key=lambda m: m.id.split("-")[-1])
+
+
+def latest(library: str, kind: str) -> Manifest | None:
+    candidates = [m for m in list_manifests(library) if m.kind == kind]
+    return candidates[-1] if candidates else None
+
+
+def validate(library: str, manifest: Manifest) -> None:
+    """SNAPSHOT_INVALID unless the file is exactly what was checked when it was taken."""
+    path = file_for(library, manifest.id)
+    try:
+        ok = path.stat().st_size == manifest.size_bytes and _sha256(path) == manifest.sha256
+    except OSError as exc:
+        raise errors.SnapshotInvalid() from exc
+    if not ok:
+        log.warning("snapshot %s does not match its manifest", manifest.id)
+        raise errors.SnapshotInvalid()
+
+
+def record_fingerprint(library: str, manifest: Manifest, fingerprint: dict[str, tuple[int, str]]) -> None:
+    updated = manifest.model_copy(update={"upgrade_fingerprint": fingerprint})
+    _write_json_atomically(_manifest_path(library, manifest.id), updated.model_dump_json(indent=1))
+
+
+def discard(library: str, manifest: Manifest) -> None:
+    """Remove a snapshot this run made and no longer needs (the library is as it was)."""
+    _manifest_path(library, manifest.id).unlink(missing_ok=True)
+    file_for(library, manifest.id).unlink(missing_ok=True)
+    log.info("discarded snapshot %s", manifest.id)
+
+
+def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: ProgressTracker,
+            guard: apsw.Connection, guard_version: int) -> None:
+    """Copy a snapshot over the live library, atomically, through the backup API.
+
+    `conn` must have no transaction open. The backup holds the library's write lock from
+    its first step to the end; `guard` (another connection, whose `PRAGMA data_version`
+    was `guard_version` while the caller held the lock) proves nobody wrote in between.
+    """
+    source = apsw.Connection(str(file_for(library, manifest.id)), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        with conn.backup("main", source, "main") as backup:
+            backup.step(0)  # takes the write lock on the library
+            if guard.execute("PRAGMA data_version").fetchone()[0] != guard_version:
+                raise errors.InProgress()  # someone wrote between our check and the lock
+            while not backup.done:
+                backup.step(BACKUP_STEP_PAGES)
+                tracker.update("restoring", backup.page_count - backup.remaining, backup.page_count)
+                if tracker.cancelled and not backup.done:
+                    raise errors.Cancelled()
+    except apsw.Error as exc:
+        raise translate(exc, "restore") from exc
+    finally:
+        source.close()

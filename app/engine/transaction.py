@@ -1,0 +1,112 @@
+"""The one place that owns locks and BEGIN / COMMIT / ROLLBACK.
+
+Two locks guard a library, and neither can go stale:
+- in this process, a non-blocking lock per library file, so a second call from another
+  thread (the window runs each JS call in its own thread) is refused at once;
+- across processes, SQLite's own write lock, taken with BEGIN IMMEDIATE and a short busy
+  timeout. The OS drops it when its holder dies, so a crash never blocks the next run.
+
+A `WriteTransaction` also installs the cancel hook: SQLite's progress handler asks the
+tracker whether the user cancelled, and interrupts the running statement when so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import apsw
+
+from app.engine import errors
+from app.engine.library import translate
+from app.engine.progress import ProgressTracker
+
+log = logging.getLogger(__name__)
+
+PROGRESS_STEPS = 1000      # SQLite VM steps between cancel checks (cheap, ~ms apart)
+COMMIT_RETRY_SECONDS = 30  # a reader in rollback-journal mode can hold COMMIT up for a while
+
+_registry_guard = threading.Lock()
+_process_locks: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def process_lock(path: str) -> Iterator[None]:
+    """Refuse at once when this process already runs an operation on the library."""
+    key = os.path.realpath(path)
+    with _registry_guard:
+        lock = _process_locks.setdefault(key, threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise errors.InProgress()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class WriteTransaction:
+    """BEGIN IMMEDIATE on enter; ROLLBACK on exit unless `commit()` succeeded.
+
+    Any apsw error inside the block is re-raised as our typed error. After a cancel or an
+    interrupt SQLite has already rolled back; exit then only checks, never double-rolls.
+    """
+
+    def __init__(self, conn: apsw.Connection, tracker: ProgressTracker) -> None:
+        self.conn = conn
+        self.tracker = tracker
+        self.committed = False
+
+    def _should_stop(self) -> bool:
+        return self.tracker.cancelled
+
+    def __enter__(self) -> "WriteTransaction":
+        self.conn.set_progress_handler(self._should_stop, PROGRESS_STEPS)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except apsw.BusyError as exc:  # another process holds the write lock
+            self.conn.set_progress_handler(None)
+            raise errors.InProgress() from exc
+        except apsw.Error as exc:
+            self.conn.set_progress_handler(None)
+            raise translate(exc, "begin") from exc
+        return self
+
+    def check_cancel(self) -> None:
+        if self.tracker.cancelled:
+            raise errors.Cancelled()
+
+    def commit(self) -> None:
+        self.check_cancel()
+        deadline = time.monotonic() + COMMIT_RETRY_SECONDS
+        while True:
+            try:
+                self.conn.execute("COMMIT")
+                self.committed = True
+                return
+            except apsw.BusyError:
+                # Rollback-journal mode: a reader still holds SHARED. The transaction stays
+                # open; wait for the reader to finish, unless the user gives up first.
+                if time.monotonic() > deadline:
+                    raise errors.InProgress()
+                self.check_cancel()
+                time.sleep(0.05)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.conn.set_progress_handler(None)  # a handler left on would interrupt ROLLBACK too
+        if not self.committed and not self.conn.get_autocommit():
+            try:
+                self.conn.execute("ROLLBACK")
+            except apsw.Error:  # the reopen-and-reread after every failure tells the truth
+                log.exception("ROLLBACK failed")
+        if exc is None:
+            return False
+        if isinstance(exc, apsw.InterruptError) or (
+                isinstance(exc, apsw.Error) and self.tracker.cancelled):
+            raise errors.Cancelled() from exc
+        if isinstance(exc, apsw.Error):
+            raise translate(exc, "transaction") from exc
+        return False

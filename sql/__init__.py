@@ -1,0 +1,1 @@
+"""The canonical schema files, shipped as package data (see app.engine.schema)."""
