@@ -2,7 +2,8 @@
 
 - orphaned transcripts: their recording is gone;
 - duplicate recordings: several recordings share a filename. The oldest (date_recorded,
-  then created_at, then id) is kept; if it has no transcript and a removed duplicate has
+  then created_at, then id; times compared as SQLite datetimes, so "2024-01-01T09:00" and
+  "2024-01-01 10:00" order by time, not by text) is kept; if it has no transcript and a removed duplicate has
   one, the earliest such transcript moves to it;
 - invalid meeting references: a recording points at a meeting that does not exist.
 
@@ -36,7 +37,8 @@ SELECT id, filename, rn, keeper, n FROM (
          first_value(id) OVER w AS keeper,
          count(*) OVER (PARTITION BY filename) AS n
   FROM recordings
-  WINDOW w AS (PARTITION BY filename ORDER BY date_recorded, created_at, id)
+  WINDOW w AS (PARTITION BY filename ORDER BY coalesce(datetime(date_recorded), date_recorded),
+                                              coalesce(datetime(created_at), created_at), id)
 ) AS ranked WHERE rn > 1 {protect}
 """
 _PROTECT_CAPTURED = "AND NOT EXISTS (SELECT 1 FROM knowledge_captures k WHERE k.source_recording_id = ranked.id)"
@@ -145,8 +147,19 @@ def _run(ctx: Context, result: CleanupResult) -> None:
             _verify(conn)
             ctx.tracker.update("committing")
             txn.commit()
+    except BaseException:
+        _report_rolled_back(result)
+        raise
     finally:
         conn.close()
+
+
+def _report_rolled_back(result: CleanupResult) -> None:
+    """After a rollback nothing was removed: the counts say so; the failing step keeps its error."""
+    for _, _, field in STEPS:
+        if field:
+            setattr(result, field, 0)
+    result.steps = [step.model_copy(update={"count": 0}) for step in result.steps]
 
 
 def _orphaned_embeddings(conn: apsw.Connection) -> int:

@@ -26,6 +26,14 @@ class EngineError(Exception):
         super().__init__(self.message)
 
 
+class DatabaseError(EngineError):
+    code = "DATABASE_ERROR"
+    default_message = (
+        "The library's database reported an error, so the operation was undone and nothing "
+        "was changed. Details are in the log."
+    )
+
+
 class InvalidArgument(EngineError):
     code = "INVALID_ARGUMENT"
     exit_code = EXIT_BAD_INPUT

@@ -47,12 +47,16 @@ def translate(exc: apsw.Error, during: str) -> errors.EngineError:
         return errors.IOFault()
     if isinstance(exc, apsw.CantOpenError):
         return errors.NotALibrary()
-    return errors.EngineError()
+    return errors.DatabaseError()
+
+
+def is_path_argument(path: object) -> bool:
+    return isinstance(path, str) and bool(path.strip()) and "\x00" not in path
 
 
 def check_path(path: str) -> None:
     """The cheap checks that need no SQLite: the path names an existing regular file."""
-    if not isinstance(path, str) or not path or "\x00" in path:
+    if not is_path_argument(path):
         raise errors.InvalidArgument("The library location must be a non-empty file path.")
     if not os.path.lexists(path):
         raise errors.LibraryNotFound()

@@ -3,8 +3,8 @@
 The flow: pre-flight (what the file is, whether it can be written, free space) -> the
 write lock -> re-read the version -> a snapshot -> one transaction for the schema, the
 data, the verification and the version row -> COMMIT only when verification holds ->
-quick_check. Any error or a cancel rolls the transaction back; the snapshot this run made
-is then removed again, since the library is exactly what it holds.
+quick_check. Any error or a cancel rolls the transaction back and leaves the snapshot; a
+retry reuses it when the library still matches it byte for byte.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import apsw
 
 from app.engine import errors, library, rules, schema, snapshots, verify
-from app.engine.operation import Context, current_version, run
+from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import MigrateResult
 from app.engine.transaction import WriteTransaction
@@ -60,7 +60,6 @@ def migrate(library_path: str, registry: ProgressRegistry | None = None) -> Migr
 
 def _migrate(ctx: Context, result: MigrateResult) -> None:
     conn = library.connect(ctx.library)
-    snapshot = None
     try:
         info = library.inspect(conn, ctx.library)
         result.version_before = info.version
@@ -83,11 +82,6 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
             txn.commit()
         library.require_intact(conn)
         result.version = library.TARGET_VERSION
-    except BaseException:
-        if snapshot is not None and current_version(ctx.library) != library.TARGET_VERSION:
-            snapshots.discard(ctx.library, snapshot)  # the library is what the snapshot holds
-            result.snapshot_id = None
-        raise
     finally:
         conn.close()
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 import apsw
 
 from app.engine import errors
-from app.engine.library import connect, read_version
+from app.engine.library import check_path, connect, is_path_argument, read_version
 from app.engine.progress import REGISTRY, ProgressRegistry, ProgressTracker
 from app.engine.redact import redact
 from app.engine.results import OperationResult, Problem
@@ -38,11 +38,14 @@ class Context:
     tracker: ProgressTracker
 
     def problem(self, code: str, message: str, count: int | None = None) -> Problem:
-        return Problem(code=code, message=redact(message, (self.library,)), count=count)
+        secrets = (self.library,) if is_path_argument(self.library) else ()
+        return Problem(code=code, message=redact(message, secrets), count=count)
 
 
 def current_version(library: str) -> int | None:
     """The version as a fresh connection sees it now; None if the file cannot be read."""
+    if not is_path_argument(library):
+        return None
     try:
         conn = connect(library)
     except errors.EngineError:
@@ -64,6 +67,7 @@ def run(result: R, library: str, body: Callable[[Context, R], None], *, writes: 
     final_phase = "failed"
     try:
         tracker.update("preflight")
+        check_path(library)
         with process_lock(library) if writes else nullcontext():
             body(ctx, result)
         result.success = not result.errors

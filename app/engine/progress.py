@@ -82,10 +82,11 @@ class ProgressTracker:
     # -- progress ----------------------------------------------------------------------
     def update(self, phase: str, processed: int | None = None, total: int | None = None,
                message: str = "") -> None:
-        """Report where the operation is; throttled, except at a phase change."""
+        """Report where the operation is; throttled, except at a phase's start and end."""
         now = time.monotonic()
         changed = phase != self._phase
-        if not changed and now - self._last_emit < MIN_INTERVAL:
+        finished_phase = total is not None and processed == total  # a phase's last step shows
+        if not changed and not finished_phase and now - self._last_emit < MIN_INTERVAL:
             return
         if phase in FINAL_PHASES:
             percent = 100.0 if phase == "complete" else self._percent

@@ -34,7 +34,6 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
     if not isinstance(force, bool):
         raise errors.InvalidArgument("force must be true or false.")
     conn = library.connect(ctx.library)
-    guard = library.connect(ctx.library)
     try:
         info = library.inspect(conn, ctx.library)
         result.version_before = info.version
@@ -58,24 +57,21 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
                     raise _would_lose(result.would_lose)
                 safety = snapshots.take(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker, info.journal_mode)
                 result.safety_snapshot_id = safety.id
-                guard_version = guard.execute("PRAGMA data_version").fetchone()[0]
+                # The write lock is released when this transaction ends and re-taken by the
+                # backup's first step; the files' signature proves nobody wrote in between.
+                signature = snapshots.file_signature(ctx.library)
         finally:
             conn.execute("DETACH DATABASE snap")
-
-        # The write lock is released here and re-taken by the backup's first step; the
-        # guard's data_version proves nobody wrote in that instant.
-        snapshots.restore(conn, ctx.library, target, ctx.tracker, guard, guard_version)
+        snapshots.restore(conn, ctx.library, target, ctx.tracker, signature)
         ctx.tracker.update("verifying")
         try:
             _check_restored(conn, target, info.journal_mode)
         except errors.EngineError:
             log.error("restored library does not match %s; putting the safety snapshot back", target.id)
-            snapshots.restore(conn, ctx.library, safety, ctx.tracker, guard,
-                              guard.execute("PRAGMA data_version").fetchone()[0])
+            snapshots.restore(conn, ctx.library, safety, ctx.tracker, snapshots.file_signature(ctx.library))
             raise errors.RestoreFailed()
         result.version = target.version
     finally:
-        guard.close()
         conn.close()
 
 

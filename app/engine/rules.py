@@ -77,15 +77,20 @@ def format_for(filename: str | None) -> str | None:
     return ext or None
 
 
+_NUMERIC_PREFIX = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _flag(value: object) -> bool:
-    """A V10 integer flag as SQLite would read it (NULL, 0, '0' and '' are false)."""
+    """A V10 integer flag as SQLite reads it in `CASE WHEN flag`: text counts by its
+    numeric prefix, so '1', ' 2x' are true and '', '0', 'false', 'true', 'yes' are false."""
     if value is None:
         return False
     if isinstance(value, (int, float)):
         return value != 0
     if isinstance(value, str):
-        return value.strip() not in ("", "0")
-    return bool(value)
+        match = _NUMERIC_PREFIX.match(value)
+        return bool(match) and float(match.group()) != 0
+    return False  # a BLOB reads as 0 unless it spells a number; flags are never BLOBs
 
 
 def source_type_for(is_imported: object, on_local: object) -> str:
@@ -116,17 +121,47 @@ def parse_strict_json(text: str) -> tuple[bool, Any]:
                                 parse_int=_Number)
     except ValueError:  # JSONDecodeError and our NaN/Infinity refusal: both mean "not JSON"
         return False, None
+    except RecursionError:  # nested deeper than Python parses: kept whole as plain text
+        return False, None
 
 
 def to_json_text(value: Any) -> str:
     """Compact JSON text of a parsed value, numbers exactly as they were written."""
+    parts: list[str] = []
+    _emit_json(value, parts)
+    return "".join(parts)
+
+
+def _emit_json(value: Any, out: list[str]) -> None:
+    # One stack frame per nesting level, so anything json.loads could parse fits.
     if isinstance(value, _Number):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{to_json_text(k)}:{to_json_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(to_json_text(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+        out.append(str(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            out.append(("," if index else "") + json.dumps(key, ensure_ascii=False) + ":")
+            _emit_json(item, out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _emit_json(item, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str | None) -> str | None:
+    """JSON may escape a lone surrogate (\\ud800), which no UTF-8 text can hold: it becomes
+    U+FFFD, the replacement character, instead of failing the whole upgrade."""
+    if text is None or not _LONE_SURROGATE.search(text):
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -136,6 +171,12 @@ class ActionItem:
     due_date: str | None = None
     priority: str = "medium"
     status: str = "pending"
+
+    def __post_init__(self) -> None:
+        for name in ("content", "assignee", "due_date"):
+            value = getattr(self, name)
+            if _storable(value) is not value:
+                object.__setattr__(self, name, _storable(value))
 
 
 def _first_text(obj: dict, keys: tuple[str, ...], strings_only: bool = False) -> str | None:
@@ -147,6 +188,14 @@ def _first_text(obj: dict, keys: tuple[str, ...], strings_only: bool = False) ->
         elif isinstance(value, str) and value.strip():
             return value.strip()
     return None
+
+
+def _holds_data(value: object) -> bool:
+    if value is None or isinstance(value, bool):
+        return value is True
+    if isinstance(value, str) and not isinstance(value, _Number):
+        return bool(value.strip())
+    return True  # a number, an object or an array
 
 
 def _priority(value: object) -> str:
@@ -173,9 +222,13 @@ def _item_from_element(element: Any) -> ActionItem | None:
     if isinstance(element, dict):
         content = _first_text(element, _TEXT_KEYS, strings_only=True)
         if content is None:
-            if not set(element) - _KNOWN_KEYS:
+            # No usable text. Keep the object's JSON text (nothing is lost) when it holds
+            # anything else: unknown keys, or a text key with a non-string value such as
+            # {"text": 42}; skip it when it holds only named keys without content.
+            if not set(element) - _KNOWN_KEYS and not any(
+                    _holds_data(element.get(key)) for key in _TEXT_KEYS):
                 return None
-            content = to_json_text(element)  # unknown fields only: keep it all, lose nothing
+            content = to_json_text(element)
         return ActionItem(
             content=content,
             assignee=_first_text(element, _ASSIGNEE_KEYS),

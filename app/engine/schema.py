@@ -26,22 +26,18 @@ def apply_v11(conn: apsw.Connection) -> None:
     conn.execute(read(V11_FILE))
 
 
-def objects(conn: apsw.Connection, names: set[str] | None = None) -> dict[tuple[str, str], tuple]:
-    """(type, name) -> (table, columns, normalised SQL) for every schema object.
-
-    `names` limits the result to objects of those tables, so a library's own extra tables
-    (which must survive untouched) do not count as a difference.
-    """
+def objects(conn: apsw.Connection) -> dict[tuple[str, str], tuple]:
+    """(type, name) -> (table, columns, foreign keys, normalised SQL) of every schema object."""
     found = {}
     for type_, name, table, sql in conn.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"):
-        if names is not None and table not in names:
-            continue
-        columns = ()
+        columns = foreign_keys = ()
         if type_ == "table":
             columns = tuple(conn.execute(
-                "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)", (name,)))
-        found[(type_, name)] = (table, columns, " ".join((sql or "").split()))
+                'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)', (name,)))
+            foreign_keys = tuple(sorted(conn.execute(
+                'SELECT "table", "from", "to", on_delete FROM pragma_foreign_key_list(?)', (name,))))
+        found[(type_, name)] = (table, columns, foreign_keys, " ".join((sql or "").split()))
     return found
 
 
@@ -57,13 +53,30 @@ def canonical_v11() -> dict[tuple[str, str], tuple]:
         conn.close()
 
 
-def app_tables() -> set[str]:
-    return {table for table, _, _ in canonical_v11().values()}
+@lru_cache(maxsize=1)
+def _v10_tables() -> frozenset[str]:
+    conn = apsw.Connection(":memory:")
+    try:
+        conn.execute(read(V10_FILE))
+        return frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'"))
+    finally:
+        conn.close()
 
 
 def differences(conn: apsw.Connection) -> list[str]:
-    """Names of the app's schema objects that differ from the canonical V11 schema."""
-    actual = objects(conn, app_tables())
-    expected = canonical_v11()
-    return sorted(f"{t}:{n}" for (t, n) in set(actual) | set(expected)
-                  if actual.get((t, n)) != expected.get((t, n)))
+    """The canonical V11 objects that the library lacks or holds differently.
+
+    V10 tables were created by the app's earlier versions, whose SQL text may be laid out
+    differently: they are compared by columns and foreign keys, not by text. Everything
+    the V11 script creates is compared in full. Objects the canonical schema does not have
+    (a user's own tables, indexes or triggers) are not differences: they survive untouched.
+    """
+    actual = objects(conn)
+    diffs = []
+    for key, expected in canonical_v11().items():
+        have = actual.get(key)
+        if have is not None and key[0] == "table" and key[1] in _v10_tables():
+            have, expected = have[:3], expected[:3]
+        if have != expected:
+            diffs.append(f"{key[0]}:{key[1]}")
+    return sorted(diffs)

@@ -104,7 +104,13 @@ def remove_leftovers(library: str) -> None:
 
 
 def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> Manifest:
-    """Copy the library into a new, checked snapshot. Call while holding its write lock."""
+    """Copy the library into a new, checked snapshot. Call while holding its write lock.
+
+    When the newest snapshot of the same kind is byte-identical to the new copy (a retry
+    after a failed upgrade: the library was rolled back to exactly what it held), that one
+    is kept and returned, and the new copy is dropped: a valid snapshot is never replaced,
+    and retries do not pile up copies.
+    """
     folder = snapshot_dir(library)
     folder.mkdir(exist_ok=True)
     remove_leftovers(library)
@@ -115,6 +121,11 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
     try:
         _copy(library, tmp, tracker)
         manifest = _check(tmp, snapshot_id, kind, now, journal_mode)
+        previous = latest(library, kind)
+        if previous is not None and previous.sha256 == manifest.sha256 and _is_valid(library, previous):
+            tmp.unlink()
+            log.info("snapshot %s still holds exactly this library; reusing it", previous.id)
+            return previous
         os.replace(tmp, final)
         _write_json_atomically(_manifest_path(library, snapshot_id), manifest.model_dump_json(indent=1))
     except BaseException:
@@ -193,14 +204,17 @@ def latest(library: str, kind: str) -> Manifest | None:
     return candidates[-1] if candidates else None
 
 
-def validate(library: str, manifest: Manifest) -> None:
-    """SNAPSHOT_INVALID unless the file is exactly what was checked when it was taken."""
+def _is_valid(library: str, manifest: Manifest) -> bool:
     path = file_for(library, manifest.id)
     try:
-        ok = path.stat().st_size == manifest.size_bytes and _sha256(path) == manifest.sha256
-    except OSError as exc:
-        raise errors.SnapshotInvalid() from exc
-    if not ok:
+        return path.stat().st_size == manifest.size_bytes and _sha256(path) == manifest.sha256
+    except OSError:  # gone or unreadable: not a usable snapshot
+        return False
+
+
+def validate(library: str, manifest: Manifest) -> None:
+    """SNAPSHOT_INVALID unless the file is exactly what was checked when it was taken."""
+    if not _is_valid(library, manifest):
         log.warning("snapshot %s does not match its manifest", manifest.id)
         raise errors.SnapshotInvalid()
 
@@ -210,27 +224,38 @@ def record_fingerprint(library: str, manifest: Manifest, fingerprint: dict[str, 
     _write_json_atomically(_manifest_path(library, manifest.id), updated.model_dump_json(indent=1))
 
 
-def discard(library: str, manifest: Manifest) -> None:
-    """Remove a snapshot this run made and no longer needs (the library is as it was)."""
-    _manifest_path(library, manifest.id).unlink(missing_ok=True)
-    file_for(library, manifest.id).unlink(missing_ok=True)
-    log.info("discarded snapshot %s", manifest.id)
+def file_signature(library: str) -> tuple:
+    """Size and modification time of the library and its journal files, via stat only.
+
+    stat() opens nothing, so unlike reading the file it cannot drop SQLite's POSIX locks.
+    Any commit by another connection changes the file or its -wal / -journal.
+    """
+    signature = []
+    for suffix in ("", "-wal", "-journal"):
+        try:
+            st = os.stat(library + suffix)
+            signature.append((suffix, st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            signature.append((suffix, None, None))
+    return tuple(signature)
 
 
 def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: ProgressTracker,
-            guard: apsw.Connection, guard_version: int) -> None:
+            signature: tuple) -> None:
     """Copy a snapshot over the live library, atomically, through the backup API.
 
     `conn` must have no transaction open. The backup holds the library's write lock from
-    its first step to the end; `guard` (another connection, whose `PRAGMA data_version`
-    was `guard_version` while the caller held the lock) proves nobody wrote in between.
+    its first step to the end. `signature` is `file_signature()` taken while the caller
+    still held the lock: if it changed before the backup took the lock again, someone
+    wrote in between, and the restore stops before changing anything. (The destination
+    connection itself must not run SQL during a backup: apsw crashes.)
     """
     source = apsw.Connection(str(file_for(library, manifest.id)), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         with conn.backup("main", source, "main") as backup:
             backup.step(0)  # takes the write lock on the library
-            if guard.execute("PRAGMA data_version").fetchone()[0] != guard_version:
-                raise errors.InProgress()  # someone wrote between our check and the lock
+            if file_signature(library) != signature:
+                raise errors.InProgress()
             while not backup.done:
                 backup.step(BACKUP_STEP_PAGES)
                 tracker.update("restoring", backup.page_count - backup.remaining, backup.page_count)

@@ -1,0 +1,143 @@
+"""The CLI as scripts use it: real processes, exit codes, exactly one JSON object."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.engine.status import status
+from tests.conftest import build_v10, fill
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+def one_json(proc: subprocess.CompletedProcess) -> dict:
+    return json.loads(proc.stdout)  # fails unless stdout is exactly one JSON document
+
+
+@pytest.fixture
+def lib(tmp_path: Path):
+    library = build_v10(tmp_path / "My Library ✓.db")
+    fill(library, 40)
+    library.insert("transcripts", id="orphan", recording_id="gone", full_text="x")
+    return library
+
+
+def test_version() -> None:
+    from app import __version__
+    proc = cli("--version")
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_status_json_shape(lib) -> None:
+    proc = cli("status", "--library", str(lib), "--json")
+    assert proc.returncode == 0
+    data = one_json(proc)
+    assert data["version"] == 10 and data["success"] is True
+    assert set(data["recordings"]) == {"pending", "migrated", "skipped", "error", "total"}
+    assert data["recordings"]["total"] == 40 == data["recordings"]["pending"]
+
+
+def test_cleanup_dry_run_json_shape_and_changes_nothing(lib) -> None:
+    before = lib.dump()
+    proc = cli("cleanup", "--dry-run", "--library", str(lib), "--json")
+    assert proc.returncode == 0
+    data = one_json(proc)
+    for key in ("orphaned_transcripts", "duplicate_recordings", "invalid_meeting_refs"):
+        assert set(data[key]) == {"count", "sample"}
+    assert data["orphaned_transcripts"]["count"] == 1
+    assert lib.dump() == before
+
+
+def test_full_flow_through_the_cli_checked_through_the_library(lib) -> None:
+    assert cli("cleanup", "--library", str(lib), "--json").returncode == 0
+    up = cli("migrate", "--library", str(lib), "--json")
+    assert up.returncode == 0, up.stdout
+    data = one_json(up)
+    st = status(str(lib))
+    assert st.version == 11 and data["captures_created"] == st.recordings.migrated > 0
+    again = cli("migrate", "--library", str(lib), "--json")
+    assert again.returncode == 0 and one_json(again)["captures_created"] == 0
+    back = cli("rollback", "--library", str(lib), "--json")
+    assert back.returncode == 0 and status(str(lib)).version == 10
+
+
+def test_human_output_has_summary_and_progress_on_stderr(lib) -> None:
+    proc = cli("migrate", "--library", str(lib))
+    assert proc.returncode == 0
+    assert "migrate: ok" in proc.stdout
+    assert "complete" in proc.stderr and "%" in proc.stderr
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("args,code", [
+    (("status", "--library", "{missing}"), 2),
+    (("migrate", "--library", "{missing}"), 2),
+    (("rollback", "--library", "{missing}"), 2),
+    (("cleanup", "--library", "{missing}"), 2),
+    (("migrate", "--library", "{notdb}"), 2),
+    (("rollback", "--library", "{v10}"), 1),
+    (("frobnicate",), 2),
+    (("migrate", "--bogus"), 2),
+])
+def test_exit_codes(tmp_path: Path, args, code) -> None:
+    notdb = tmp_path / "notes.txt"
+    notdb.write_text("not a database")
+    v10 = build_v10(tmp_path / "v10.db")
+    names = {"missing": str(tmp_path / "missing.db"), "notdb": str(notdb), "v10": str(v10)}
+    proc = cli(*[a.format(**names) for a in args])
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert not (tmp_path / "missing.db").exists()
+    if "--library" in args and code != 2 or "{missing}" in args:
+        data = one_json(cli(*[a.format(**names) for a in args], "--json"))
+        assert data["success"] is False and data["errors"][0]["code"]
+
+
+def test_in_progress_exit_code_is_75(lib) -> None:
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, apsw; c = apsw.Connection(sys.argv[1]); c.execute('BEGIN IMMEDIATE');"
+                               "print('locked', flush=True); sys.stdin.readline()", str(lib)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = cli("migrate", "--library", str(lib), "--json")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 75
+    assert one_json(proc)["errors"][0]["code"] == "IN_PROGRESS"
+
+
+def test_default_library_location_is_used_and_never_created(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = cli("status", "--json", env=env)
+    assert proc.returncode == 2 and one_json(proc)["errors"][0]["code"] == "LIBRARY_NOT_FOUND"
+    assert not (tmp_path / "data").exists()
+    default = tmp_path / "data" / "MeetingRecorder" / "library.db"
+    default.parent.mkdir(parents=True)
+    build_v10(default)
+    proc = cli("status", "--json", env=env)
+    assert proc.returncode == 0 and one_json(proc)["version"] == 10
+
+
+def test_json_output_never_holds_the_path_or_a_traceback(tmp_path: Path) -> None:
+    folder = tmp_path / "Users" / "zoë smith" / "Meeting Recorder"
+    folder.mkdir(parents=True)
+    bad = folder / "library 2024.db"
+    bad.write_bytes(b"garbage" * 100)
+    for verb in ("status", "migrate", "rollback", "cleanup"):
+        proc = cli(verb, "--library", str(bad), "--json")
+        for needle in (str(folder), "zoë", "Traceback", str(tmp_path), "Users"):
+            assert needle not in proc.stdout and needle not in proc.stderr, (verb, needle)
+        data = one_json(proc)
+        data.pop("library_name", None)  # the status card names the file; nothing else may
+        assert "library 2024" not in json.dumps(data, ensure_ascii=False)
