@@ -77,7 +77,7 @@ def format_for(filename: str | None) -> str | None:
     return ext or None
 
 
-_NUMERIC_PREFIX = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMERIC_PREFIX = re.compile(r"[ \t\n\v\f\r]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII, as SQLite
 
 
 def _flag(value: object) -> bool:
