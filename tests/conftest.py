@@ -69,20 +69,25 @@ class Library:
         return self.execute(f"SELECT * FROM {table} ORDER BY {order}")
 
     def dump(self) -> dict[str, list[tuple]]:
-        """Every table's rows in rowid order, plus the schema: the library's logical content."""
-        conn = self.connect()
-        try:
-            names = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-            out = {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
-            out["__schema__"] = conn.execute(
-                "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
-            return out
-        finally:
-            conn.close()
+        return logical_dump(self.path)
 
     def journal_mode(self) -> str:
         return self.execute("PRAGMA journal_mode")[0][0]
+
+
+def logical_dump(path: Path, readonly: bool = False) -> dict[str, list[tuple]]:
+    """Every table's rows in rowid order, plus the schema: a library's logical content."""
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
+    conn = apsw.Connection(str(path), flags=flags)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        out = {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
+        out["__schema__"] = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
+        return out
+    finally:
+        conn.close()
 
 
 def build_v10(path: Path, journal_mode: str = "wal") -> Library:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import apsw
 import pytest
 
 from app.engine import snapshots
 from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
+from tests.conftest import logical_dump
 
 EXTRA_TABLE = "CREATE TABLE user_notes (id INTEGER PRIMARY KEY, note TEXT NOT NULL)"
 
@@ -38,16 +38,7 @@ def snapshot_files(lib) -> list[str]:
 
 def readonly_dump(path: Path) -> dict[str, list[tuple]]:
     """Like Library.dump, but through a read-only connection (for snapshot files)."""
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        out = {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
-        out["__schema__"] = conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
-        return out
-    finally:
-        conn.close()
+    return logical_dump(path, readonly=True)
 
 
 def row_counts(dump: dict[str, list[tuple]]) -> dict[str, int]:
