@@ -433,6 +433,7 @@ def canonical_schema_rows() -> tuple[set[str], list[tuple]]:
     try:
         conn.execute(schema.read("v10.sql"))
         conn.execute(schema.read("v11-knowledge-captures.sql"))
+        conn.execute(schema.read("v11-indexes.sql"))
         tables = {r[0] for r in conn.execute(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
         rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema "

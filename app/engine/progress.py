@@ -23,6 +23,7 @@ from app.engine.redact import redact
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL = 0.1  # seconds between events within one phase
+HEARTBEAT = 0.25    # during one long statement, the current state is re-sent this often
 
 # Where each phase sits on the 0-100 bar. Progress inside a phase is spread over its span.
 PHASES: dict[str, tuple[float, float]] = {
@@ -69,6 +70,9 @@ class ProgressTracker:
         self._last_emit = 0.0
         self._phase = ""
         self._percent = 0.0
+        self._processed: int | None = None
+        self._total: int | None = None
+        self._message = ""
         self.closed = False
 
     # -- cancel ------------------------------------------------------------------------
@@ -96,10 +100,17 @@ class ProgressTracker:
             percent = low + (high - low) * min(max(fraction, 0.0), 1.0)
         percent = max(percent, self._percent)  # never goes back
         self._phase, self._percent, self._last_emit = phase, percent, now
+        self._processed, self._total, self._message = processed, total, message
         self._registry._publish(ProgressEvent(
             tracker_id=self.id, operation=self.operation, phase=phase,
             percent=round(percent, 1), processed=processed, total=total,
             eta_seconds=self._eta(now, percent, phase), message=redact(message)))
+
+    def heartbeat(self) -> None:
+        """Re-send the current state when nothing was sent for a while (a long statement)."""
+        if self._phase and time.monotonic() - self._last_emit >= HEARTBEAT:
+            self._last_emit = 0.0
+            self.update(self._phase, self._processed, self._total, self._message)
 
     def _eta(self, now: float, percent: float, phase: str) -> float | None:
         if phase in FINAL_PHASES:

@@ -13,12 +13,11 @@ import logging
 
 import apsw
 
-from app.engine import errors, library, snapshots, verify
-from app.engine.library import quote_ident
+from app.engine import changes, errors, library, snapshots
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import RollbackResult
-from app.engine.transaction import WriteTransaction
+from app.engine.transaction import WriteTransaction, note_commit
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,9 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
             with WriteTransaction(conn, ctx.tracker):
                 if library.read_version(conn) != library.TARGET_VERSION:
                     raise errors.NothingToRollBack()
-                result.would_lose = changes_since_upgrade(conn, target)
+                result.would_lose = changes.changed_original_tables(conn)
+                result.would_lose.update(changes.changed_upgrade_rows(
+                    ctx.library, str(snapshots.file_for(ctx.library, target.id)), ctx.tracker))
                 if result.would_lose and not force:
                     raise _would_lose(result.would_lose)
                 safety = snapshots.take(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker, info.journal_mode)
@@ -62,7 +63,18 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
                 signature = snapshots.file_signature(ctx.library)
         finally:
             conn.execute("DETACH DATABASE snap")
-        snapshots.restore(conn, ctx.library, target, ctx.tracker, signature)
+        try:
+            snapshots.restore(conn, ctx.library, target, ctx.tracker, signature)
+        except (errors.IOFault, errors.DiskFull, errors.DatabaseError) as exc:
+            # SQLite can report a disk error from the very end of the backup, after the
+            # copy was committed (truncating the file to the snapshot's size): the file,
+            # read afresh, tells whether the restore happened.
+            if not _restored(ctx.library, target):
+                raise
+            log.warning("restore reported %s after it had committed", exc.code)
+            result.warnings.append(ctx.problem(exc.code, _RESTORED_WITH_ERROR))
+            _close_quietly(conn)
+            conn = library.connect(ctx.library)
         ctx.tracker.update("verifying")
         try:
             _check_restored(conn, target, info.journal_mode)
@@ -70,51 +82,37 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
             log.error("restored library does not match %s; putting the safety snapshot back", target.id)
             snapshots.restore(conn, ctx.library, safety, ctx.tracker, snapshots.file_signature(ctx.library))
             raise errors.RestoreFailed()
+        note_commit("restore")
         result.version = target.version
     finally:
         conn.close()
 
 
+_RESTORED_WITH_ERROR = ("The library was restored, but the disk reported an error at the very end. "
+                        "Check the disk.")
+
+
+def _restored(library_path: str, target: snapshots.Manifest) -> bool:
+    """Whether the library, opened afresh, now holds exactly the snapshot's content."""
+    try:
+        with library.opened(library_path) as fresh:
+            library.require_intact(fresh)
+            return (library.read_version(fresh) == target.version
+                    and library.row_counts(fresh) == target.row_counts)
+    except (errors.EngineError, apsw.Error):
+        return False
+
+
+def _close_quietly(conn: apsw.Connection) -> None:
+    try:
+        conn.close()
+    except apsw.Error:
+        log.warning("closing the connection after a failed restore step failed", exc_info=True)
+
+
 def _attach(conn: apsw.Connection, library_path: str, target: snapshots.Manifest) -> None:
     # ATTACH cannot run inside a transaction, so it comes before BEGIN. Nothing writes to it.
     conn.execute("ATTACH DATABASE ? AS snap", (str(snapshots.file_for(library_path, target.id)),))
-
-
-def changes_since_upgrade(conn: apsw.Connection, target: snapshots.Manifest) -> dict[str, int]:
-    """Per table, how many rows a restore would discard that the upgrade did not write."""
-    lost: dict[str, int] = {}
-    # Tables that were there before the upgrade (V10 and the library's own): every row
-    # added, removed or changed since, compared on the columns the snapshot has.
-    for table in sorted(library.table_names(conn, "snap")):
-        if table == "schema_version":
-            continue
-        cols = ", ".join(quote_ident(c) for c in library.column_names(conn, table, "snap"))
-        name = quote_ident(table)
-        if table not in library.table_names(conn):
-            lost[table] = conn.execute(f"SELECT count(*) FROM snap.{name}").fetchone()[0]
-            continue
-        n = conn.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM main.{name} EXCEPT SELECT {cols} FROM snap.{name}))"
-            f" + (SELECT count(*) FROM (SELECT {cols} FROM snap.{name} EXCEPT SELECT {cols} FROM main.{name}))"
-        ).fetchone()[0]
-        if n:
-            lost[table] = n
-    # Tables the user added after the upgrade.
-    known = set(library.table_names(conn, "snap")) | set(library.V11_TABLES)
-    for table in sorted(library.table_names(conn) - known):
-        lost[table] = conn.execute(f"SELECT count(*) FROM main.{quote_ident(table)}").fetchone()[0]
-    # The upgrade's own tables: anything but exactly what it wrote.
-    recorded = target.upgrade_fingerprint
-    if recorded is None:
-        lost["upgrade record"] = 1  # cannot tell what changed: refuse unless forced
-        return lost
-    for table, (count, digest) in verify.fingerprint(conn).items():
-        if recorded.get(table) != (count, digest):
-            # A hash tells that rows changed, not how many: report the rows added or
-            # removed, and at least one.
-            then = recorded.get(table, (0, ""))[0]
-            lost[table] = max(1, abs(count - then))
-    return lost
 
 
 def _would_lose(lost: dict[str, int]) -> errors.WouldLoseData:

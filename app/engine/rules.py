@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from hashlib import sha1
+from typing import Any, NamedTuple
 
 # Fixed namespace for the deterministic ids: an upgrade after a rollback yields the same ids.
 ID_NAMESPACE = uuid.UUID("6f1c3b0e-2d7a-5c4e-9b8f-1a2b3c4d5e6f")
@@ -36,16 +36,29 @@ _STATUSES = {"pending": "pending", "in_progress": "in_progress", "completed": "c
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)](?=\s|$))")
 
 
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 0x3] for c in "0123456789abcdef"}
+
+
+def _uuid5(name: str) -> str:
+    """str(uuid.uuid5(ID_NAMESPACE, name)), as text directly (the hot path of the upgrade):
+    the SHA-1 of namespace + name, with the version nibble 5 and the RFC 4122 variant."""
+    h = sha1(_NAMESPACE_BYTES + name.encode("utf-8")).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
 def capture_id(recording_id: str) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, f"knowledge_capture:{recording_id}"))
+    return _uuid5(f"knowledge_capture:{recording_id}")
 
 
 def audio_source_id(recording_id: str) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, f"audio_source:{recording_id}"))
+    return _uuid5(f"audio_source:{recording_id}")
 
 
 def action_item_id(recording_id: str, index: int) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, f"action_item:{recording_id}:{index}"))
+    return _uuid5(f"action_item:{recording_id}:{index}")
 
 
 def _blank(value: object) -> bool:
@@ -164,19 +177,19 @@ def _storable(text: str | None) -> str | None:
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
-@dataclass(frozen=True)
-class ActionItem:
+class ActionItem(NamedTuple):
+    """One action item as the rules read it (a tuple: cheap, and compares by value)."""
+
     content: str
     assignee: str | None = None
     due_date: str | None = None
     priority: str = "medium"
     status: str = "pending"
 
-    def __post_init__(self) -> None:
-        for name in ("content", "assignee", "due_date"):
-            value = getattr(self, name)
-            if _storable(value) is not value:
-                object.__setattr__(self, name, _storable(value))
+
+def _make_item(content: str, assignee: str | None = None, due_date: str | None = None,
+               priority: str = "medium", status: str = "pending") -> ActionItem:
+    return ActionItem(_storable(content), _storable(assignee), _storable(due_date), priority, status)
 
 
 def _first_text(obj: dict, keys: tuple[str, ...], strings_only: bool = False) -> str | None:
@@ -218,7 +231,7 @@ def _item_from_element(element: Any) -> ActionItem | None:
     if element is None:
         return None
     if isinstance(element, str) and not isinstance(element, _Number):
-        return ActionItem(element.strip()) if element.strip() else None
+        return _make_item(element.strip()) if element.strip() else None
     if isinstance(element, dict):
         content = _first_text(element, _TEXT_KEYS, strings_only=True)
         if content is None:
@@ -229,14 +242,14 @@ def _item_from_element(element: Any) -> ActionItem | None:
                     _holds_data(element.get(key)) for key in _TEXT_KEYS):
                 return None
             content = to_json_text(element)
-        return ActionItem(
+        return _make_item(
             content=content,
             assignee=_first_text(element, _ASSIGNEE_KEYS),
             due_date=_first_text(element, _DUE_KEYS),
             priority=_priority(element.get("priority")),
             status=_status(element),
         )
-    return ActionItem(to_json_text(element))  # numbers, booleans, arrays
+    return _make_item(to_json_text(element))  # numbers, booleans, arrays
 
 
 def _items_from_plain_text(text: str) -> list[ActionItem]:
@@ -244,7 +257,7 @@ def _items_from_plain_text(text: str) -> list[ActionItem]:
     for line in text.splitlines():
         content = _BULLET.sub("", line.strip(), count=1).strip()
         if content:
-            items.append(ActionItem(content))
+            items.append(_make_item(content))
     return items
 
 
@@ -261,33 +274,48 @@ def parse_action_items(raw: str | None) -> list[ActionItem]:
 
 # ---- one recording ------------------------------------------------------------------
 
-@dataclass
-class CaptureRows:
-    """Everything the upgrade writes for one transcribed recording."""
+class Source(NamedTuple):
+    """One transcribed recording as the upgrade reads it (the columns rules 2-7 use)."""
+
+    id: str
+    filename: str | None
+    file_path: str | None
+    file_size: int | None
+    duration_seconds: float | None
+    date_recorded: str
+    meeting_id: str | None
+    correlation_confidence: float | None
+    correlation_method: str | None
+    on_local: object
+    is_imported: object
+    title_suggestion: str | None
+    summary: str | None
+    action_items: str | None
+    meeting_exists: int
+
+
+class CaptureRows(NamedTuple):
+    """Everything the upgrade writes for one transcribed recording, as insert tuples."""
 
     capture: tuple
     audio_source: tuple
-    action_items: list[tuple] = field(default_factory=list)
-    dangling_meeting: bool = False
+    action_items: list[tuple]
+    dangling_meeting: bool
 
 
-def rows_for_recording(rec: dict, meeting_exists: bool) -> CaptureRows:
-    """Rules 2-7 for one recording joined with its transcript.
-
-    `rec` holds the recording's columns and the transcript's `title_suggestion`, `summary`
-    and `action_items`.
-    """
-    rid = rec["id"]
+def rows_for_recording(src: Source) -> CaptureRows:
+    """Rules 2-7 for one recording joined with its transcript."""
+    rid = src.id
     cid = capture_id(rid)
-    dangling = rec["meeting_id"] is not None and not meeting_exists
-    meeting = (rec["meeting_id"], rec["correlation_confidence"], rec["correlation_method"]) \
-        if meeting_exists else (None, None, None)
-    capture = (cid, title_for(rec["title_suggestion"], rec["filename"]), summary_for(rec["summary"]),
-               *meeting, rid, rec["date_recorded"])
-    audio = (audio_source_id(rid), cid, source_type_for(rec["is_imported"], rec["on_local"]),
-             rec["file_path"], rec["filename"], rec["file_size"], rec["duration_seconds"],
-             format_for(rec["filename"]))
-    items = [(action_item_id(rid, i), cid, it.content, it.assignee, it.due_date, it.priority,
-              it.status, EXTRACTED_FROM)
-             for i, it in enumerate(parse_action_items(rec["action_items"]))]
-    return CaptureRows(capture, audio, items, dangling)
+    if src.meeting_exists:
+        meeting = (src.meeting_id, src.correlation_confidence, src.correlation_method)
+    else:
+        meeting = (None, None, None)
+    capture = (cid, title_for(src.title_suggestion, src.filename), summary_for(src.summary),
+               *meeting, rid, src.date_recorded)
+    audio = (audio_source_id(rid), cid, source_type_for(src.is_imported, src.on_local),
+             src.file_path, src.filename, src.file_size, src.duration_seconds,
+             format_for(src.filename))
+    items = [(action_item_id(rid, i), cid, *item, EXTRACTED_FROM)
+             for i, item in enumerate(parse_action_items(src.action_items))]
+    return CaptureRows(capture, audio, items, src.meeting_id is not None and not src.meeting_exists)

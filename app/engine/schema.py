@@ -14,6 +14,7 @@ import apsw
 
 V10_FILE = "v10.sql"
 V11_FILE = "v11-knowledge-captures.sql"
+V11_INDEX_FILE = "v11-indexes.sql"
 
 
 @lru_cache(maxsize=None)
@@ -22,8 +23,13 @@ def read(name: str) -> str:
 
 
 def apply_v11(conn: apsw.Connection) -> None:
-    """Run the V11 script inside the caller's transaction. Errors propagate."""
+    """Run the V11 tables script inside the caller's transaction. Errors propagate."""
     conn.execute(read(V11_FILE))
+
+
+def apply_v11_indexes(conn: apsw.Connection) -> None:
+    """Run the V11 index script (after the bulk insert). Errors propagate."""
+    conn.execute(read(V11_INDEX_FILE))
 
 
 def objects(conn: apsw.Connection) -> dict[tuple[str, str], tuple]:
@@ -48,6 +54,7 @@ def canonical_v11() -> dict[tuple[str, str], tuple]:
     try:
         conn.execute(read(V10_FILE))
         apply_v11(conn)
+        apply_v11_indexes(conn)
         return objects(conn)
     finally:
         conn.close()

@@ -25,6 +25,7 @@ from app import __version__
 from app.engine import errors
 from app.engine.library import row_counts, read_version, require_intact, translate
 from app.engine.progress import ProgressTracker
+from app.engine.transaction import watched
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,6 @@ class Manifest(BaseModel):
     size_bytes: int
     row_counts: dict[str, int]
     sha256: str
-    # Filled just before an upgrade commits: what the upgrade wrote, per new table, so a
-    # later rollback can tell the user's own changes from the upgrade's.
-    upgrade_fingerprint: dict[str, tuple[int, str]] | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
 
@@ -112,6 +110,7 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
     and retries do not pile up copies.
     """
     folder = snapshot_dir(library)
+    created_folder = not folder.exists()
     folder.mkdir(exist_ok=True)
     remove_leftovers(library)
     now = datetime.now(timezone.utc)
@@ -120,7 +119,7 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
     tmp = final.with_name(final.name + ".tmp")
     try:
         _copy(library, tmp, tracker)
-        manifest = _check(tmp, snapshot_id, kind, now, journal_mode)
+        manifest = _check(library, tmp, snapshot_id, kind, now, journal_mode, tracker)
         previous = latest(library, kind)
         if previous is not None and previous.sha256 == manifest.sha256 and _is_valid(library, previous):
             tmp.unlink()
@@ -129,8 +128,12 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
         os.replace(tmp, final)
         _write_json_atomically(_manifest_path(library, snapshot_id), manifest.model_dump_json(indent=1))
     except BaseException:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), final):
+        # A WAL library's copy is briefly in WAL mode (until PRAGMA journal_mode=DELETE):
+        # a failure then can leave its -wal / -shm beside it too.
+        for leftover in (tmp, *(tmp.with_name(tmp.name + sfx) for sfx in ("-journal", "-wal", "-shm")), final):
             leftover.unlink(missing_ok=True)
+        if created_folder and not any(folder.iterdir()):
+            folder.rmdir()
         raise
     log.info("snapshot %s taken (%d bytes)", snapshot_id, manifest.size_bytes)
     return manifest
@@ -159,16 +162,24 @@ def _copy(library: str, dest_path: Path, tracker: ProgressTracker) -> None:
         raise errors.DiskFull() from exc
     except apsw.Error as exc:
         raise translate(exc, "snapshot") from exc
+    except SystemError as exc:
+        raise _backup_error(exc, "snapshot") from exc
     _fsync_path(dest_path)
     _fsync_path(dest_path.parent)
 
 
-def _check(path: Path, snapshot_id: str, kind: str, when: datetime, journal_mode: str) -> Manifest:
-    """Reopen the copy read-only and prove it is a whole, readable library."""
+def _check(library: str, path: Path, snapshot_id: str, kind: str, when: datetime,
+           journal_mode: str, tracker: ProgressTracker) -> Manifest:
+    """Reopen the copy read-only and prove it is a whole, readable library.
+
+    The copy holds the library's pages as they are, so its quick_check is the library's
+    too. When it fails, the library itself is checked to say which one is damaged.
+    """
     try:
         conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
         try:
-            require_intact(conn)
+            with watched(conn, tracker):
+                require_intact(conn)
             version = read_version(conn)
             counts = row_counts(conn)
         finally:
@@ -176,11 +187,24 @@ def _check(path: Path, snapshot_id: str, kind: str, when: datetime, journal_mode
     except apsw.Error as exc:
         raise translate(exc, "checking the snapshot") from exc
     except errors.LibraryCorrupt as exc:
+        _require_library_intact(library, tracker)
         raise errors.SnapshotInvalid("The snapshot could not be verified, so the operation "
                                      "stopped before changing anything.") from exc
     return Manifest(id=snapshot_id, kind=kind, created_at=when.isoformat(timespec="seconds"),
                     version=version, journal_mode=journal_mode, size_bytes=path.stat().st_size,
                     row_counts=counts, sha256=_sha256(path))
+
+
+def _require_library_intact(library: str, tracker: ProgressTracker) -> None:
+    try:
+        conn = apsw.Connection(library, flags=apsw.SQLITE_OPEN_READONLY)
+    except apsw.Error as exc:
+        raise translate(exc, "checking the library") from exc
+    try:
+        with watched(conn, tracker):
+            require_intact(conn)
+    finally:
+        conn.close()
 
 
 def list_manifests(library: str) -> list[Manifest]:
@@ -217,11 +241,6 @@ def validate(library: str, manifest: Manifest) -> None:
     if not _is_valid(library, manifest):
         log.warning("snapshot %s does not match its manifest", manifest.id)
         raise errors.SnapshotInvalid()
-
-
-def record_fingerprint(library: str, manifest: Manifest, fingerprint: dict[str, tuple[int, str]]) -> None:
-    updated = manifest.model_copy(update={"upgrade_fingerprint": fingerprint})
-    _write_json_atomically(_manifest_path(library, manifest.id), updated.model_dump_json(indent=1))
 
 
 def file_signature(library: str) -> tuple:
@@ -263,5 +282,19 @@ def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: Pr
                     raise errors.Cancelled()
     except apsw.Error as exc:
         raise translate(exc, "restore") from exc
+    except SystemError as exc:
+        raise _backup_error(exc, "restore") from exc
     finally:
         source.close()
+
+
+def _backup_error(exc: SystemError, during: str) -> errors.EngineError:
+    """apsw's `Backup.__exit__` raises SystemError ("returned a result with an exception
+    set") when finishing the backup fails after a first disk error; the disk's errors are
+    chained to it. Type it by the first apsw error found, like any other."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, apsw.Error):
+            return translate(seen, during)
+        seen = seen.__cause__ or seen.__context__
+    raise exc

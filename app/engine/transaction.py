@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import apsw
 
@@ -34,6 +35,29 @@ _registry_guard = threading.Lock()
 _process_locks: dict[str, threading.Lock] = {}
 
 
+# The commits the operation running in this thread has made. After one, the library holds
+# the operation's result for good: an error after it (closing, a checkpoint) must not be
+# reported as "nothing was changed". See `operation.run`.
+_commits: ContextVar[list[str] | None] = ContextVar("engine_commits", default=None)
+
+
+@contextmanager
+def commit_log() -> Iterator[list[str]]:
+    """Collect the commits made in this thread while inside (one operation's run)."""
+    token = _commits.set([])
+    try:
+        yield _commits.get()
+    finally:
+        _commits.reset(token)
+
+
+def note_commit(what: str) -> None:
+    """Record that the operation's changes are now durable in the library."""
+    made = _commits.get()
+    if made is not None:
+        made.append(what)
+
+
 @contextmanager
 def process_lock(path: str) -> Iterator[None]:
     """Refuse at once when this process already runs an operation on the library."""
@@ -48,6 +72,23 @@ def process_lock(path: str) -> Iterator[None]:
         lock.release()
 
 
+@contextmanager
+def watched(conn: apsw.Connection, tracker: ProgressTracker, cancellable: bool = True) -> Iterator[None]:
+    """While inside, SQLite's progress handler keeps the tracker's events flowing during
+    long statements (index builds, quick_check) and, if `cancellable`, stops the running
+    statement when the user cancels. The handler is removed on exit: one left behind would
+    interrupt every later statement too."""
+    def on_progress() -> bool:
+        tracker.heartbeat()
+        return cancellable and tracker.cancelled
+
+    conn.set_progress_handler(on_progress, PROGRESS_STEPS)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None)
+
+
 class WriteTransaction:
     """BEGIN IMMEDIATE on enter; ROLLBACK on exit unless `commit()` succeeded.
 
@@ -60,18 +101,16 @@ class WriteTransaction:
         self.tracker = tracker
         self.committed = False
 
-    def _should_stop(self) -> bool:
-        return self.tracker.cancelled
-
     def __enter__(self) -> "WriteTransaction":
-        self.conn.set_progress_handler(self._should_stop, PROGRESS_STEPS)
+        self._watch = watched(self.conn, self.tracker)
+        self._watch.__enter__()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except apsw.BusyError as exc:  # another process holds the write lock
-            self.conn.set_progress_handler(None)
+            self._watch.__exit__(None, None, None)
             raise errors.InProgress() from exc
         except apsw.Error as exc:
-            self.conn.set_progress_handler(None)
+            self._watch.__exit__(None, None, None)
             raise translate(exc, "begin") from exc
         return self
 
@@ -86,6 +125,7 @@ class WriteTransaction:
             try:
                 self.conn.execute("COMMIT")
                 self.committed = True
+                note_commit("transaction")
                 return
             except apsw.BusyError:
                 # Rollback-journal mode: a reader still holds SHARED. The transaction stays
@@ -96,7 +136,7 @@ class WriteTransaction:
                 time.sleep(0.05)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.conn.set_progress_handler(None)  # a handler left on would interrupt ROLLBACK too
+        self._watch.__exit__(None, None, None)  # a handler left on would interrupt ROLLBACK too
         if not self.committed and not self.conn.get_autocommit():
             try:
                 self.conn.execute("ROLLBACK")

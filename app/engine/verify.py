@@ -6,7 +6,6 @@ itself in the log; the user sees VERIFICATION_FAILED and a library exactly as be
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -70,22 +69,3 @@ def verify_upgrade(conn: apsw.Connection, expected: Expected) -> None:
     if failed:
         log.error("upgrade verification failed: %s", failed)
         raise errors.VerificationFailed(checks=failed)
-
-
-FINGERPRINT_QUERIES = {
-    **{t: f"SELECT * FROM {t} ORDER BY id" for t in V11_TABLES},
-    "recordings (upgrade columns)":
-        "SELECT id, migrated_to_capture_id, migration_status, migrated_at FROM recordings ORDER BY id",
-}
-
-
-def fingerprint(conn: apsw.Connection) -> dict[str, tuple[int, str]]:
-    """(rows, hash) per V11 table, to tell later edits from the upgrade's own rows."""
-    prints = {}
-    for name, sql in FINGERPRINT_QUERIES.items():
-        digest, count = hashlib.sha256(), 0
-        for row in conn.execute(sql):
-            digest.update(repr(row).encode("utf-8", "surrogatepass"))
-            count += 1
-        prints[name] = (count, digest.hexdigest())
-    return prints

@@ -1,0 +1,158 @@
+"""`make bench`: the project's migrate (a) against the floor (b) and the original (c).
+
+Each run copies the same generated library and runs one variant in its own process
+(peak RSS from the OS), rotating the order of variants. Medians of the runs are reported,
+with ratios measured in the same run, and written into README between the bench markers.
+
+    python -m bench [--sizes 10000,100000] [--runs 3] [--no-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.engine.demo import create_demo_library
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / ".data"
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def library_for(size: int) -> Path:
+    path = DATA / f"demo-{size}.db"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        create_demo_library(str(path), recordings=size, seed=1, journal_mode="wal")
+    return path
+
+
+def rows_for(size: int, library: Path) -> Path:
+    rows = DATA / f"rows-{size}.db"
+    if not rows.exists():
+        from bench.floor import precompute
+        work = fresh_copy(library, "precompute")
+        precompute(str(work), str(rows))
+    return rows
+
+
+def fresh_copy(library: Path, name: str) -> Path:
+    work = DATA / f"work-{name}.db"
+    for leftover in DATA.glob(f"work-{name}.db*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    shutil.copyfile(library, work)
+    return work
+
+
+def in_child(*args: str) -> tuple[dict, int]:
+    """Run `python -m ARGS` in a child; return its JSON line and its peak RSS in KB."""
+    proc = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE, cwd=ROOT)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{args} failed with status {status}")
+    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss
+
+
+def cli_time(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, check=True, capture_output=True)
+    return round(time.perf_counter() - started, 3)
+
+
+def bench_size(size: int, runs: int) -> dict:
+    library = library_for(size)
+    rows = rows_for(size, library)
+    samples: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
+    rss: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+    variants = {"a": lambda w: ("bench.project", str(w)),
+                "b": lambda w: ("bench.floor", str(w), str(rows)),
+                "c": lambda w: ("bench.original", str(w))}
+    for run in range(runs):
+        order = list(variants)
+        random.Random(run).shuffle(order)
+        for key in order:
+            work = fresh_copy(library, key)
+            timings, peak = in_child(*variants[key](work))
+            samples[key].append(timings)
+            rss[key].append(peak)
+    median = {k: {phase: statistics.median(s[phase] for s in v) for phase in v[0]} for k, v in samples.items()}
+    recordings = size
+    result = {"size": size, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
+              "median": median, "rss_mb": {k: round(max(v) / 1024) for k, v in rss.items()},
+              "a_over_b": round(median["a"]["total"] / median["b"]["total"], 2),
+              "c_over_a": round(median["c"]["total"] / median["a"]["total"], 2),
+              "recordings_per_s": round(recordings / median["a"]["total"])}
+    return result
+
+
+def bench_other_operations(size: int) -> dict:
+    library = library_for(size)
+    work = fresh_copy(library, "ops")
+    cleanup = cli_time("cleanup", "--library", str(work))
+    cli_time("migrate", "--library", str(work))
+    rollback = cli_time("rollback", "--library", str(work))
+    latencies = []
+    for delay in (0.5, 1.5, 3.0, 5.0, 7.0):
+        work = fresh_copy(library, "cancel")
+        out, _ = in_child("bench.cancel", str(work), str(delay))
+        latencies.append(out)
+    return {"size": size, "cleanup_s": cleanup, "rollback_s": rollback, "cancel": latencies}
+
+
+def table(results: list[dict], other: dict | None) -> str:
+    lines = ["| recordings | file | (a) migrate | (b) floor | (c) original | a/b | c/a | recordings/s (a) | peak RSS a / b / c | max gap between progress events |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        m = r["median"]
+        lines.append(f"| {r['size']:,} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
+                     f"{m['c']['total']:.2f} s | {r['a_over_b']} | {r['c_over_a']} | {r['recordings_per_s']:,} | "
+                     f"{r['rss_mb']['a']} / {r['rss_mb']['b']} / {r['rss_mb']['c']} MB | {m['a']['max_event_gap']:.2f} s |")
+    for r in results:
+        phases = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["a"].items() if k not in ("total", "max_event_gap"))
+        floor = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["b"].items() if k != "total")
+        lines.append(f"\n{r['size']:,} recordings, phases of (a): {phases}.  \nPhases of (b): {floor}.")
+    if other:
+        worst = max(other["cancel"], key=lambda c: c["latency"])
+        lines.append(f"\nOn the {other['size']:,}-recording library: cleanup {other['cleanup_s']:.2f} s, rollback "
+                     f"{other['rollback_s']:.2f} s (CLI, process start included); cancel honoured within "
+                     f"{worst['latency']:.2f} s at worst over {len(other['cancel'])} cancels "
+                     f"({', '.join(c['phase'] + ' ' + str(c['latency']) + ' s' for c in other['cancel'])}).")
+    return "\n".join(lines)
+
+
+def write_readme(text: str) -> None:
+    readme = README.read_text(encoding="utf-8")
+    if START in readme and END in readme:
+        head, rest = readme.split(START, 1)
+        _, tail = rest.split(END, 1)
+        README.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = [bench_size(size, args.runs) for size in sizes]
+    other = bench_other_operations(max(sizes))
+    text = table(results, other)
+    print(text)
+    (DATA / "results.json").write_text(json.dumps({"results": results, "other": other}, indent=1))
+    if not args.no_readme:
+        write_readme(text)
+
+
+if __name__ == "__main__":
+    main()
