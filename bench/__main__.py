@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -53,14 +52,12 @@ def fresh_copy(library: Path, name: str) -> Path:
     return work
 
 
-def in_child(*args: str) -> tuple[dict, int]:
-    """Run `python -m ARGS` in a child; return its JSON line and its peak RSS in KB."""
-    proc = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE, cwd=ROOT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{args} failed with status {status}")
-    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss
+def in_child(*args: str) -> dict:
+    """Run `python -m ARGS` in its own process; return the JSON line it prints last."""
+    done = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"{args} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def cli_time(*args: str) -> float:
@@ -82,13 +79,13 @@ def bench_size(size: int, runs: int) -> dict:
         random.Random(run).shuffle(order)
         for key in order:
             work = fresh_copy(library, key)
-            timings, peak = in_child(*variants[key](work))
+            timings = in_child(*variants[key](work))
+            rss[key].append(timings.pop("peak_rss_mb"))
             samples[key].append(timings)
-            rss[key].append(peak)
     median = {k: {phase: statistics.median(s[phase] for s in v) for phase in v[0]} for k, v in samples.items()}
     recordings = size
     result = {"size": size, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
-              "median": median, "rss_mb": {k: round(max(v) / 1024) for k, v in rss.items()},
+              "median": median, "rss_mb": {k: max(v) for k, v in rss.items()},
               "a_over_b": round(median["a"]["total"] / median["b"]["total"], 2),
               "c_over_a": round(median["c"]["total"] / median["a"]["total"], 2),
               "recordings_per_s": round(recordings / median["a"]["total"])}
@@ -104,8 +101,7 @@ def bench_other_operations(size: int) -> dict:
     latencies = []
     for delay in (0.5, 1.5, 3.0, 5.0, 7.0):
         work = fresh_copy(library, "cancel")
-        out, _ = in_child("bench.cancel", str(work), str(delay))
-        latencies.append(out)
+        latencies.append(in_child("bench.cancel", str(work), str(delay)))
     return {"size": size, "cleanup_s": cleanup, "rollback_s": rollback, "cancel": latencies}
 
 

@@ -15,6 +15,7 @@ import time
 
 import apsw
 
+from bench import peak_rss_mb
 from app.engine import capture_rows, schema
 
 
@@ -72,4 +73,4 @@ def run(library: str, rows_db: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1], sys.argv[2])))
+    print(json.dumps({**run(sys.argv[1], sys.argv[2]), "peak_rss_mb": peak_rss_mb()}))

@@ -15,6 +15,7 @@ import uuid
 
 import apsw
 
+from bench import peak_rss_mb
 from app.engine import schema
 
 
@@ -50,4 +51,4 @@ def run(library: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1])))
+    print(json.dumps({**run(sys.argv[1]), "peak_rss_mb": peak_rss_mb()}))

@@ -14,6 +14,7 @@ import sys
 import time
 
 from app import cli
+from bench import peak_rss_mb
 from app.engine.progress import REGISTRY, ProgressEvent
 
 
@@ -43,4 +44,4 @@ def run(library: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1])))
+    print(json.dumps({**run(sys.argv[1]), "peak_rss_mb": peak_rss_mb()}))

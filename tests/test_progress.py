@@ -86,3 +86,17 @@ def test_exit_hook_cancels_and_drops_leftovers() -> None:
     tracker = registry.open("migrate")
     registry.close_leftovers()
     assert tracker.cancelled and registry.active() == []
+
+
+def test_a_quiet_operation_still_sends_heartbeats() -> None:
+    registry = ProgressRegistry()
+    events: list[ProgressEvent] = []
+    registry.subscribe(events.append)
+    tracker = registry.open("migrate")
+    tracker.update("committing")  # then a long step that reports nothing (COMMIT, fsync)
+    time.sleep(1.0)
+    registry.close(tracker)
+    count = len(events)
+    assert count >= 3 and all(e.phase == "committing" for e in events)
+    time.sleep(0.5)
+    assert len(events) == count  # nothing after close

@@ -19,7 +19,7 @@ from app.engine import capture_rows, library, schema, snapshots, verify
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import MigrateResult
-from app.engine.transaction import WriteTransaction, watched
+from app.engine.transaction import WriteTransaction
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
             _upgrade(conn, txn, ctx, result)
             ctx.tracker.update("committing")
             txn.commit()
-        with watched(conn, ctx.tracker, cancellable=False):  # committed: too late to cancel
-            library.require_intact(conn)
+        library.require_intact(conn)  # committed: no longer cancellable
         result.version = library.TARGET_VERSION
     finally:
         conn.close()

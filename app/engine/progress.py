@@ -23,7 +23,7 @@ from app.engine.redact import redact
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL = 0.1  # seconds between events within one phase
-HEARTBEAT = 0.25    # during one long statement, the current state is re-sent this often
+HEARTBEAT = 0.3     # when nothing else was sent for this long, the current state is re-sent
 
 # Where each phase sits on the 0-100 bar. Progress inside a phase is spread over its span.
 PHASES: dict[str, tuple[float, float]] = {
@@ -73,6 +73,10 @@ class ProgressTracker:
         self._processed: int | None = None
         self._total: int | None = None
         self._message = ""
+        self._emit_lock = threading.Lock()  # the operation's thread and the heartbeat's
+        self._stopped = threading.Event()
+        self._beat = threading.Thread(target=self._beat_until_closed, daemon=True,
+                                      name=f"heartbeat-{tracker_id}")
         self.closed = False
 
     # -- cancel ------------------------------------------------------------------------
@@ -87,6 +91,10 @@ class ProgressTracker:
     def update(self, phase: str, processed: int | None = None, total: int | None = None,
                message: str = "") -> None:
         """Report where the operation is; throttled, except at a phase's start and end."""
+        with self._emit_lock:
+            self._update(phase, processed, total, message)
+
+    def _update(self, phase: str, processed: int | None, total: int | None, message: str) -> None:
         now = time.monotonic()
         changed = phase != self._phase
         finished_phase = total is not None and processed == total  # a phase's last step shows
@@ -107,10 +115,26 @@ class ProgressTracker:
             eta_seconds=self._eta(now, percent, phase), message=redact(message)))
 
     def heartbeat(self) -> None:
-        """Re-send the current state when nothing was sent for a while (a long statement)."""
-        if self._phase and time.monotonic() - self._last_emit >= HEARTBEAT:
-            self._last_emit = 0.0
-            self.update(self._phase, self._processed, self._total, self._message)
+        """Re-send the current state when nothing was sent for a while.
+
+        Some steps send nothing for long: one SQL statement (an index build, COMMIT and
+        its fsync), hashing a snapshot. A heartbeat keeps the window's time-left fresh and
+        shows the operation is alive.
+        """
+        with self._emit_lock:
+            if self._phase and self._phase not in FINAL_PHASES and not self.closed \
+                    and time.monotonic() - self._last_emit >= HEARTBEAT:
+                self._last_emit = 0.0
+                self._update(self._phase, self._processed, self._total, self._message)
+
+    def _beat_until_closed(self) -> None:
+        while not self._stopped.wait(HEARTBEAT / 2):
+            self.heartbeat()
+
+    def _stop_beating(self) -> None:
+        self._stopped.set()
+        if self._beat.is_alive() and self._beat is not threading.current_thread():
+            self._beat.join(timeout=1.0)
 
     def _eta(self, now: float, percent: float, phase: str) -> float | None:
         if phase in FINAL_PHASES:
@@ -134,12 +158,14 @@ class ProgressRegistry:
         with self._lock:
             tracker = ProgressTracker(self, f"{operation}-{next(self._ids)}", operation)
             self._trackers[tracker.id] = tracker
+        tracker._beat.start()
         return tracker
 
     def close(self, tracker: ProgressTracker) -> None:
         with self._lock:
             self._trackers.pop(tracker.id, None)
         tracker.closed = True
+        tracker._stop_beating()
 
     def active(self) -> list[ProgressTracker]:
         with self._lock:
