@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from contextlib import contextmanager
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,12 +73,34 @@ def connect(path: str, *, readonly: bool = False) -> apsw.Connection:
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
     try:
         conn = apsw.Connection(path, flags=flags)
+    except apsw.Error as exc:
+        raise translate(exc, "open") from exc
+    try:
         conn.set_busy_timeout(BUSY_TIMEOUT_MS)
         # Touch the file so a non-database fails here, not in the middle of an operation.
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
     except apsw.Error as exc:
+        keep_wal_on_close(conn)
+        try:
+            conn.close()
+        except apsw.Error:
+            log.warning("closing a library that failed to open failed", exc_info=True)
+        if type(exc) is apsw.SQLError:  # e.g. "unsupported file format": a damaged header
+            log.warning("SQLite error during open: %r", exc)
+            raise errors.LibraryCorrupt() from exc
         raise translate(exc, "open") from exc
     return conn
+
+
+def keep_wal_on_close(conn: apsw.Connection) -> None:
+    """Closing the last connection of a WAL library copies its -wal into the file. When the
+    library looks damaged, that -wal may be a stray one (another copy's, left beside a file
+    restored from a backup): copying it in would make the damage permanent and the file
+    would no longer be as it was. Leave both files exactly as they are."""
+    try:
+        conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    except apsw.Error:
+        log.warning("could not switch off the checkpoint on close", exc_info=True)
 
 
 @contextmanager
@@ -85,6 +108,9 @@ def opened(path: str, *, readonly: bool = False) -> Iterator[apsw.Connection]:
     conn = connect(path, readonly=readonly)
     try:
         yield conn
+    except (errors.LibraryCorrupt, errors.NotALibrary):
+        keep_wal_on_close(conn)
+        raise
     finally:
         conn.close()
 
@@ -131,9 +157,11 @@ def require_intact(conn: apsw.Connection) -> None:
     except apsw.Error as exc:
         if isinstance(exc, apsw.InterruptError):
             raise errors.Cancelled() from exc
+        keep_wal_on_close(conn)
         raise errors.LibraryCorrupt() from exc
     if rows != [("ok",)]:
         log.warning("quick_check found %d problems, first: %r", len(rows), rows[:3])
+        keep_wal_on_close(conn)
         raise errors.LibraryCorrupt()
 
 
@@ -197,8 +225,6 @@ SPACE_MARGIN = 8 * 1024 * 1024
 
 def require_free_space(path: str, needed: int) -> None:
     """DISK_FULL unless the library's filesystem has `needed` bytes plus a margin free."""
-    import shutil
-
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
     if free < needed + SPACE_MARGIN:
         raise errors.DiskFull.needing(needed + SPACE_MARGIN, free)

@@ -172,7 +172,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def _storable(text: str | None) -> str | None:
     """JSON may escape a lone surrogate (\\ud800), which no UTF-8 text can hold: it becomes
     U+FFFD, the replacement character, instead of failing the whole upgrade."""
-    if text is None or not _LONE_SURROGATE.search(text):
+    if text is None or text.isascii() or not _LONE_SURROGATE.search(text):
         return text
     return _LONE_SURROGATE.sub("\ufffd", text)
 
@@ -256,8 +256,8 @@ def _items_from_plain_text(text: str) -> list[ActionItem]:
     items = []
     for line in text.splitlines():
         content = _BULLET.sub("", line.strip(), count=1).strip()
-        if content:
-            items.append(_make_item(content))
+        if content:  # text read from SQLite is valid UTF-8: nothing for _storable to mend
+            items.append(ActionItem(content))
     return items
 
 
