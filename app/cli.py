@@ -3,7 +3,7 @@
 Every verb opens nothing itself: it calls one engine operation, prints the result (one
 JSON object with --json, a readable summary otherwise, progress on stderr), and turns the
 result's first error code into the exit code: 0 success, 1 the operation failed, 2 bad
-usage or input, 75 IN_PROGRESS.
+usage or input, 75 IN_PROGRESS. Without a verb it opens the desktop window (`app.desktop`).
 """
 
 from __future__ import annotations
@@ -64,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--verbose", action="store_true", help="log debug details to the log file")
+    # Without a command: the window. These three belong to it alone (separate dests, so a
+    # verb's own --library is never shadowed; given with a verb they are a usage error).
+    window = parser.add_argument_group("the window (no command)")
+    window.add_argument("--library", dest="window_library", metavar="PATH",
+                        help="the library to open (default: the app's own library)")
+    window.add_argument("--debug", action="store_true", default=None,
+                        help="developer tools and remote debugging on 127.0.0.1 (never on otherwise)")
+    window.add_argument("--gui", choices=("qt", "gtk"), default=None, help="the GUI toolkit (default: qt)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def verb(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
@@ -124,8 +132,22 @@ def _summary(result: OperationResult) -> str:
     return "\n".join(lines)
 
 
+def _window(args: argparse.Namespace) -> int:
+    """No command: open the window on the given library, or on the app's own."""
+    from app.desktop.shell import CannotOpen, open_window
+
+    library = args.window_library or str(default_library())
+    try:
+        return open_window(library, is_default=args.window_library is None,
+                           debug=args.debug is True, gui=args.gui or "qt")
+    except CannotOpen as exc:
+        print(f"The window cannot open: {exc}\n", file=sys.stderr)
+        _overview()
+        return errors.EXIT_FAILED
+
+
 def _overview() -> int:
-    """No command: what the default library is and what can be done with it."""
+    """What the default library is and what can be done with it (where no window can open)."""
     library = default_library()
     _parser().print_help()
     if library.exists():
@@ -137,10 +159,14 @@ def _overview() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is not None and (args.window_library, args.debug, args.gui) != (None, None, None):
+        parser.error("--library, --debug and --gui before a command are for the window; "
+                     "give a command's --library after the command")
     logsetup.configure(verbose=args.verbose)
     if args.command is None:
-        return _overview()
+        return _window(args)
     if args.func is None:
         return cmd_demo_library(args)
     unsubscribe = None if args.json else REGISTRY.subscribe(ProgressBar())

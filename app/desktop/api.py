@@ -1,0 +1,166 @@
+"""The six functions the page can call as `window.pywebview.api.*`, and nothing else.
+
+Why plain functions handed to `window.expose()` rather than a js_api object: pywebview's
+raw bridge (`pywebview._jsApiCallback(name, ...)`) resolves any dotted attribute path of a
+js_api object, underscore names included (`_window`, `__init__`, `method.__globals__`...).
+With `js_api=None` it resolves a name only by exact match in the exposed-function table,
+or against None, so what these closures capture (the library path, the registry, the
+operation watch) is out of the page's reach.
+
+JS may pass anything: every function checks its own arguments. Each returns the engine's
+result as a plain JSON dict and never raises, because a Python exception would reject the
+JS promise with the Python traceback (file paths included) as its `stack`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from app.engine import errors
+from app.engine.cleanup import preview_cleanup as engine_preview_cleanup
+from app.engine.cleanup import run_cleanup as engine_run_cleanup
+from app.engine.migrate import migrate as engine_migrate
+from app.engine.progress import ProgressRegistry
+from app.engine.results import OperationResult, Problem
+from app.engine.rollback import rollback as engine_rollback
+from app.engine.status import status as engine_status
+
+log = logging.getLogger(__name__)
+
+Result = dict[str, Any]
+
+CLOSING_MESSAGE = "The window is closing, so nothing was started. The library was not changed."
+
+
+class WindowClosing(Exception):
+    """Raised by `OperationWatch.running` once the window has started to close."""
+
+
+class OperationWatch:
+    """Counts the writing operations in flight, so that closing the window can wait for them.
+
+    Once `refuse_new()` is called (the user confirmed closing), no new operation starts:
+    otherwise an upgrade clicked in the last instant could begin after the cancel went out.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+        self._refusing = False
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._cond:
+            if self._refusing:
+                raise WindowClosing()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._running > 0
+
+    def refuse_new(self) -> None:
+        with self._cond:
+            self._refusing = True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no operation runs; False if one still runs after `timeout` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._running == 0, timeout)
+
+
+def problem_result(operation: str, code: str, message: str) -> Result:
+    """A failed result in the engine's shape, for failures the engine never saw."""
+    return OperationResult(operation=operation, errors=[Problem(code=code, message=message)]).model_dump(mode="json")
+
+
+def _invalid(operation: str, message: str) -> Result:
+    return problem_result(operation, errors.InvalidArgument.code, message)
+
+
+def _guarded(operation: str, body: Callable[[], OperationResult]) -> Result:
+    """The last line: whatever happens in `body`, the page gets a result, never a traceback."""
+    try:
+        return body().model_dump(mode="json")
+    except Exception:
+        log.exception("window call %s failed unexpectedly", operation)
+        return problem_result(operation, "INTERNAL_ERROR", errors.EngineError.default_message)
+
+
+def make_api(library_path: str, registry: ProgressRegistry,
+             watch: OperationWatch | None = None) -> tuple[Callable[..., Result], ...]:
+    """The six functions for `window.expose()`, bound to one library and one registry.
+
+    Their `__name__`s are the names the page sees; the JS bridge passes positional
+    arguments only, so each takes `*args` and refuses what it does not expect.
+    """
+    watch = watch if watch is not None else OperationWatch()
+
+    def no_args(operation: str, name: str, args: tuple) -> Result | None:
+        if args:
+            return _invalid(operation, f"{name}() takes no arguments; got {len(args)}.")
+        return None
+
+    def writing(operation: str, body: Callable[[], OperationResult]) -> Result:
+        try:
+            with watch.running():
+                return _guarded(operation, body)
+        except WindowClosing:
+            return problem_result(operation, errors.Cancelled.code, CLOSING_MESSAGE)
+
+    def get_status(*args: Any) -> Result:
+        """Version, recordings by migration status, snapshots; reads only."""
+        return no_args("status", "get_status", args) or _guarded(
+            "status", lambda: engine_status(library_path, registry=registry))
+
+    def preview_cleanup(*args: Any) -> Result:
+        """What cleanup would fix, with samples; reads only."""
+        return no_args("cleanup-preview", "preview_cleanup", args) or _guarded(
+            "cleanup-preview", lambda: engine_preview_cleanup(library_path, registry=registry))
+
+    def run_cleanup(*args: Any) -> Result:
+        """Fix what the preview found, all or nothing, after a snapshot."""
+        return no_args("cleanup", "run_cleanup", args) or writing(
+            "cleanup", lambda: engine_run_cleanup(library_path, registry=registry))
+
+    def migrate(*args: Any) -> Result:
+        """Upgrade the library to V11, all or nothing, after a snapshot."""
+        return no_args("migrate", "migrate", args) or writing(
+            "migrate", lambda: engine_migrate(library_path, registry=registry))
+
+    def rollback(*args: Any) -> Result:
+        """Restore the pre-upgrade snapshot; `force` (true/false) discards later changes."""
+        if len(args) > 1:
+            return _invalid("rollback", f"rollback() takes at most one argument (force); got {len(args)}.")
+        force = args[0] if args else False
+        if not isinstance(force, bool):  # 1, "yes", null are not a user's explicit choice
+            return _invalid("rollback", "rollback(force): force must be true or false.")
+        return writing("rollback", lambda: engine_rollback(library_path, force=force, registry=registry))
+
+    def cancel(*args: Any) -> Result:
+        """Ask every running operation to stop; each rolls back and reports CANCELLED."""
+        refused = no_args("cancel", "cancel", args)
+        if refused:
+            return refused
+        try:
+            cancelled = registry.cancel_all()
+        except Exception:
+            log.exception("cancel failed unexpectedly")
+            return problem_result("cancel", "INTERNAL_ERROR", errors.EngineError.default_message)
+        return {"operation": "cancel", "success": True, "cancelled": cancelled, "errors": [], "warnings": []}
+
+    return get_status, preview_cleanup, run_cleanup, migrate, rollback, cancel
+
+
+API_NAMES = ("get_status", "preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel")

@@ -1,0 +1,468 @@
+/*
+ * The "Upgrade library" page.
+ *
+ * It reaches Python only through window.pywebview.api (get_status, preview_cleanup,
+ * run_cleanup, migrate, rollback, cancel), and hears from Python only through window
+ * events: migration:progress, library:changed, desktop:ready, window:close-requested and
+ * window:closing. Text from results goes into the page through textContent only; the
+ * messages are the engine's own, already free of paths.
+ *
+ * Marks for support scripts and tests: <html data-ready> once the first status is shown,
+ * <html data-desktop-ready> once Python listens to the page's buttons.
+ */
+(function () {
+  'use strict';
+
+  // The engine's operation name for each API function that changes the library.
+  var OPERATION_FOR = { migrate: 'migrate', rollback: 'rollback', run_cleanup: 'cleanup' };
+
+  var PHASE_WORDS = {
+    preflight: 'Checking the library',
+    snapshot: 'Saving a copy of the library',
+    schema: 'Preparing the new format',
+    migrating: 'Upgrading recordings',
+    cleaning: 'Fixing problems',
+    checking: 'Checking the saved copy',
+    restoring: 'Putting the saved copy back',
+    verifying: 'Verifying the result',
+    committing: 'Saving',
+    complete: 'Finished',
+    failed: 'Stopped: nothing was changed',
+    cancelled: 'Cancelled: nothing was changed'
+  };
+
+  var NEXT_STEP = {
+    IN_PROGRESS: 'Wait until the other operation (here or in another copy of the app) has finished, then try again.',
+    LIBRARY_NOT_FOUND: 'Open the window on an existing library, or create a sample library.',
+    NOT_A_LIBRARY: 'Open the window on the meeting recorder’s library file.',
+    LIBRARY_TOO_OLD: 'Open the library once in the current meeting recorder app, then come back.',
+    LIBRARY_TOO_NEW: 'This library is newer than this tool: use a newer version of the tool.',
+    LIBRARY_CORRUPT: 'Restore the library from a backup or a snapshot, then upgrade.',
+    READ_ONLY: 'Make sure the library and its folder can be written to, then try again.',
+    DISK_FULL: 'Free some disk space, then try again.',
+    IO_ERROR: 'Check the disk, then try again.',
+    CANCELLED: 'You can start again whenever you like.',
+    VERIFICATION_FAILED: 'Nothing was saved. Please report this, with the log file.',
+    NOTHING_TO_ROLL_BACK: 'There is nothing to restore.',
+    NO_SNAPSHOT: 'Without the copy saved before the upgrade, the library cannot be restored from here.',
+    SNAPSHOT_INVALID: 'The saved copy cannot be used; keep the library as it is.',
+    RESTORE_FAILED: 'The library is as it was just before the restore. Please report this, with the log file.',
+    DATABASE_ERROR: 'Try again; if it happens again, please report it with the log file.',
+    INTERNAL_ERROR: 'Try again; if it happens again, please report it with the log file.',
+    INVALID_ARGUMENT: 'This is a bug in the page; please report it.'
+  };
+
+  // [result field, one, many, how a sample row reads]
+  var FINDINGS = [
+    ['duplicate_recordings', 'duplicate recording', 'duplicate recordings',
+      function (s) { return s.filename + ' (' + s.count + ' copies)'; }],
+    ['orphaned_transcripts', 'transcript whose recording is gone', 'transcripts whose recording is gone',
+      function (s) { return 'transcript ' + s.id; }],
+    ['invalid_meeting_refs', 'link to a meeting that no longer exists', 'links to meetings that no longer exist',
+      function (s) { return 'recording ' + s.id; }]
+  ];
+
+  var TABLE_WORDS = {
+    knowledge_captures: 'knowledge captures',
+    action_items: 'action items',
+    audio_sources: 'audio sources',
+    'upgrade record': 'the record of what the upgrade made'
+  };
+
+  var state = {
+    started: false,
+    busy: false,          // an operation that changes the library is running
+    operation: null,      // its engine name, to pick its progress events
+    cancelling: false,
+    closing: false,       // the user chose to close: everything stays disabled
+    creating: false,      // the sample library is being written
+    firstRun: false,
+    desktopReady: false,
+    status: null,
+    preview: null
+  };
+
+  // ---- small helpers ----------------------------------------------------------------
+  function el(id) { return document.getElementById(id); }
+  function setText(id, text) { el(id).textContent = text; }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  function addItem(list, text) {
+    var li = document.createElement('li');
+    li.textContent = text;
+    list.appendChild(li);
+    return li;
+  }
+  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : (many || one + 's')); }
+  function firstError(result) {
+    return (result && result.errors && result.errors[0]) ||
+      { code: 'INTERNAL_ERROR', message: 'Something unexpected went wrong. Details are in the log.' };
+  }
+  function hasWarning(result, code) {
+    return (result.warnings || []).some(function (w) { return w.code === code; });
+  }
+  function warningTexts(result) {
+    return (result.warnings || []).map(function (w) { return w.message; });
+  }
+  function nextStep(code) { return NEXT_STEP[code] || NEXT_STEP.INTERNAL_ERROR; }
+
+  function bridgeDown(name) {
+    return {
+      operation: name, success: false, warnings: [],
+      errors: [{ code: 'INTERNAL_ERROR', message: 'The window could not reach the app. Close the window and open it again; details are in the log.' }]
+    };
+  }
+
+  // Every API call resolves to a result: a rejected promise (a bug) becomes INTERNAL_ERROR
+  // here, and its Python stack is never shown.
+  function call(name, args) {
+    var api = window.pywebview && window.pywebview.api;
+    if (!api || typeof api[name] !== 'function') { return Promise.resolve(bridgeDown(name)); }
+    return api[name].apply(null, args || []).then(function (result) {
+      return result && typeof result === 'object' ? result : bridgeDown(name);
+    }, function (error) {
+      console.error('pywebview.api.' + name + ' failed: ' + (error && error.name));
+      return bridgeDown(name);
+    });
+  }
+
+  // ---- rendering --------------------------------------------------------------------
+  function showResult(stateName, title, message, details, next) {
+    el('result').dataset.state = stateName;
+    setText('result-title', title);
+    setText('result-message', message || '');
+    var list = el('result-details');
+    clear(list);
+    (details || []).forEach(function (d) { addItem(list, d); });
+    setText('result-next', next || '');
+  }
+
+  function renderStatus(st) {
+    state.status = st;
+    state.firstRun = !st.success && firstError(st).code === 'LIBRARY_NOT_FOUND';
+    el('first-run').hidden = !state.firstRun;
+    setText('library-name', st.library_name || (state.firstRun ? 'none yet' : '—'));
+    var version = '—';
+    if (st.success) {
+      version = String(st.version);
+      if (st.version === 10) { version += ' (ready to upgrade)'; }
+      if (st.version === 11) { version += ' (upgraded)'; }
+    }
+    setText('library-version', version);
+    var counts = st.recordings || {};
+    Array.prototype.forEach.call(document.querySelectorAll('#recording-counts [data-count]'), function (dd) {
+      var value = counts[dd.dataset.count];
+      dd.textContent = st.success && typeof value === 'number' ? String(value) : '—';
+    });
+  }
+
+  function problemCount(pv) {
+    if (!pv || !pv.success) { return 0; }
+    return FINDINGS.reduce(function (n, f) { return n + ((pv[f[0]] || {}).count || 0); }, 0);
+  }
+
+  function renderPreview(pv) {
+    state.preview = pv;
+    var list = el('cleanup-findings');
+    clear(list);
+    el('cleanup-explain').hidden = true;
+    if (!pv) {
+      setText('cleanup-summary', 'The clean-up check runs once the library can be read.');
+      return;
+    }
+    if (!pv.success) {
+      setText('cleanup-summary', 'The clean-up check did not work: ' + firstError(pv).message);
+      return;
+    }
+    FINDINGS.forEach(function (f) {
+      var finding = pv[f[0]] || { count: 0, sample: [] };
+      if (!finding.count) { return; }
+      var li = addItem(list, plural(finding.count, f[1], f[2]));
+      var samples = (finding.sample || []).map(f[3]).filter(function (text, i, all) {
+        return all.indexOf(text) === i;  // several duplicates of one name read as one sample
+      }).slice(0, 3);
+      if (samples.length) {
+        var span = document.createElement('span');
+        span.className = 'samples';
+        span.textContent = ' — e.g. ' + samples.join(', ') + (finding.count > samples.length ? ', …' : '');
+        li.appendChild(span);
+      }
+    });
+    var total = problemCount(pv);
+    setText('cleanup-summary', total ? 'Found ' + plural(total, 'problem') + ' worth fixing before the upgrade:'
+      : 'No problems found: there is nothing to clean up.');
+    el('cleanup-explain').hidden = !total;
+  }
+
+  function updateButtons() {
+    var st = state.status || {};
+    var idle = !state.busy && !state.closing;
+    el('create-sample').disabled = !(idle && state.firstRun && state.desktopReady && !state.creating);
+    el('fix').disabled = !(idle && st.success && problemCount(state.preview) > 0);
+    el('upgrade').disabled = !(idle && st.success && st.can_migrate);
+    el('rollback').disabled = !(idle && st.success && st.can_rollback);
+    ['rollback-confirm-yes', 'rollback-force', 'rollback-confirm-no'].forEach(function (id) {
+      el(id).disabled = !idle;
+    });
+    el('cancel').disabled = !(state.busy && !state.cancelling && !state.closing);
+    el('app').setAttribute('aria-busy', state.busy ? 'true' : 'false');
+  }
+
+  function etaWords(seconds, phase) {
+    if (phase === 'complete' || typeof seconds !== 'number') { return ''; }
+    if (seconds < 10) { return '· a few seconds left'; }
+    if (seconds < 60) { return '· less than a minute left'; }
+    return '· about ' + Math.round(seconds / 60) + ' min left';
+  }
+
+  function onProgress(event) {
+    var d = event.detail || {};
+    if (!state.busy || d.operation !== state.operation) { return; }
+    var percent = Math.max(0, Math.min(100, Number(d.percent) || 0));
+    var bar = el('progress');
+    if (percent >= bar.value) { bar.value = percent; }
+    var words = PHASE_WORDS[d.phase] || 'Working';
+    if (d.phase === 'migrating' && typeof d.total === 'number' && d.total > 0 && typeof d.processed === 'number') {
+      words += ' (' + d.processed + ' of ' + d.total + ')';
+    }
+    setText('phase', state.cancelling && d.phase !== 'cancelled' ? 'Cancelling…' : words);
+    setText('eta', state.cancelling ? '' : etaWords(d.eta_seconds, d.phase));
+  }
+
+  // ---- what a result means to the user ----------------------------------------------
+  function describe(apiName, r) {
+    var err = firstError(r);
+    if (apiName === 'migrate') {
+      if (!r.success) {
+        return ['failed', err.code === 'CANCELLED' ? 'Upgrade cancelled' : 'The upgrade did not happen',
+          err.message, [], nextStep(err.code)];
+      }
+      if (hasWarning(r, 'ALREADY_UPGRADED')) {
+        return ['done', 'Already upgraded', 'The library was already at version 11. Nothing was changed.', [], ''];
+      }
+      var details = [plural(r.captures_created, 'knowledge capture') + ' made from transcribed recordings',
+        plural(r.action_items_created, 'action item') + ' carried over'];
+      if (r.recordings_skipped) {
+        details.push(plural(r.recordings_skipped, 'recording') + ' without a transcript marked as skipped');
+      }
+      return ['done', 'Upgrade complete', 'The library is now at version 11, and the upgrade was verified.',
+        details.concat(warningTexts(r).filter(function (t) { return t; })),
+        'Open the meeting recorder as usual. If something looks wrong, use “Restore previous library” below.'];
+    }
+    if (apiName === 'run_cleanup') {
+      if (!r.success) {
+        return ['failed', err.code === 'CANCELLED' ? 'Clean-up cancelled' : 'The clean-up did not happen',
+          err.message, [], nextStep(err.code)];
+      }
+      if (hasWarning(r, 'NOTHING_TO_CLEAN')) {
+        return ['done', 'Nothing to clean up', 'The library had nothing to fix. Nothing was changed.', [], ''];
+      }
+      return ['done', 'Clean-up complete', 'The problems found were fixed; a copy from before was saved.', [
+        plural(r.duplicate_recordings_removed, 'duplicate recording') + ' removed',
+        plural(r.orphaned_transcripts_removed, 'transcript') + ' without a recording removed',
+        plural(r.invalid_meeting_refs_fixed, 'link') + ' to missing meetings cleared'
+      ], 'Now upgrade the library.'];
+    }
+    // rollback
+    if (!r.success) {
+      return ['failed', err.code === 'CANCELLED' ? 'Restore cancelled' : 'The library was not restored',
+        err.message, [], nextStep(err.code)];
+    }
+    return ['done', 'Library restored',
+      'The library is back at version ' + r.version + ', exactly as it was just before the upgrade.',
+      r.safety_snapshot_id ? ['A copy of the upgraded library was kept beside it, in case you change your mind.'] : [],
+      'You can upgrade again whenever you like.'];
+  }
+
+  // ---- actions ----------------------------------------------------------------------
+  function refresh(reportFailure) {
+    return call('get_status').then(function (st) {
+      renderStatus(st);
+      if (!st.success) {
+        renderPreview(null);
+        var err = firstError(st);
+        if (state.firstRun) {
+          showResult('idle', 'No library yet', 'There is no library at this location yet.', [],
+            'Create a sample library above to try the upgrade.');
+        } else if (reportFailure) {
+          showResult('failed', 'This library cannot be upgraded here', err.message, [], nextStep(err.code));
+        }
+        return null;
+      }
+      return call('preview_cleanup').then(renderPreview);
+    }).then(updateButtons);
+  }
+
+  function run(apiName, args, runningTitle) {
+    if (state.busy || state.closing) { return Promise.resolve(); }
+    state.busy = true;
+    state.cancelling = false;
+    state.operation = OPERATION_FOR[apiName];
+    el('progress').value = 0;
+    setText('phase', PHASE_WORDS.preflight);
+    setText('eta', '');
+    el('rollback-confirm').hidden = true;
+    showResult('running', runningTitle, 'The library stays as it was until this has finished and verified.', [], '');
+    updateButtons();
+    el('upgrade-section').scrollIntoView({ block: 'start' });  // the progress and the result, in view
+    return call(apiName, args).then(function (result) {
+      return refresh(false).then(function () { return result; });
+    }).then(function (result) {
+      state.busy = false;
+      if (apiName === 'rollback' && !result.success && firstError(result).code === 'WOULD_LOSE_DATA') {
+        el('progress').value = 0;
+        setText('phase', 'Not started');
+        setText('eta', '');
+        showResult('idle', 'Nothing was restored yet',
+          'The library has changed since the upgrade. Choose below whether to discard those changes.', [], '');
+        askForce(result.would_lose || {});
+        updateButtons();
+        return;
+      }
+      if (result.success) {
+        el('progress').value = 100;
+        setText('phase', PHASE_WORDS.complete);
+        setText('eta', '');
+      } else {
+        setText('phase', firstError(result).code === 'CANCELLED' ? PHASE_WORDS.cancelled : PHASE_WORDS.failed);
+        setText('eta', '');
+      }
+      showResult.apply(null, describe(apiName, result));
+      updateButtons();
+      el('result').focus();
+    });
+  }
+
+  function askRollback() {
+    var st = state.status || {};
+    var snaps = (st.snapshots || []).filter(function (s) { return s.kind === 'pre-upgrade'; });
+    var snap = snaps[snaps.length - 1];
+    var migrated = (st.recordings || {}).migrated || 0;
+    setText('rollback-confirm-title', 'Restore the library from before the upgrade?');
+    setText('rollback-confirm-text',
+      'This puts the library back to version ' + (snap ? snap.version : 10) + ' as it was when the upgrade started' +
+      (snap ? ' (' + snap.created_at + ')' : '') + '. What the upgrade made is removed: ' +
+      plural(migrated, 'knowledge capture') + ' with their action items. Recordings, transcripts and meetings ' +
+      'are kept as they were before the upgrade. If anything changed since the upgrade, you will be asked again ' +
+      'before it is discarded.');
+    clear(el('rollback-lose'));
+    el('rollback-confirm-yes').hidden = false;
+    el('rollback-force').hidden = true;
+    el('rollback-confirm').hidden = false;
+    el('rollback-confirm-no').focus();
+  }
+
+  function askForce(wouldLose) {
+    setText('rollback-confirm-title', 'Discard the changes made since the upgrade?');
+    setText('rollback-confirm-text', 'The library has changed since the upgrade. Restoring it would lose:');
+    var list = el('rollback-lose');
+    clear(list);
+    Object.keys(wouldLose).sort().forEach(function (table) {
+      var words = TABLE_WORDS[table] || table.replace(/_/g, ' ');
+      addItem(list, words + ': ' + plural(wouldLose[table], 'row') + ' added, changed or removed');
+    });
+    el('rollback-confirm-yes').hidden = true;
+    el('rollback-force').hidden = false;
+    el('rollback-confirm').hidden = false;
+    el('rollback-confirm-no').focus();
+  }
+
+  function hideRollbackConfirm() {
+    el('rollback-confirm').hidden = true;
+    el('rollback').focus();
+  }
+
+  function showCloseConfirm() {
+    if (state.closing) { return; }
+    el('close-confirm').hidden = false;
+    el('app').inert = true;
+    el('close-confirm-no').focus();
+  }
+
+  function hideCloseConfirm() {
+    if (state.closing) { return; }
+    el('close-confirm').hidden = true;
+    el('app').inert = false;
+    el('cancel').focus();
+  }
+
+  function closing() {
+    state.closing = true;
+    el('close-confirm').hidden = false;
+    el('app').inert = true;
+    setText('close-confirm-message', 'Cancelling… The window closes as soon as the library is back as it was.');
+    // Disabled on the next turn, so every listener of this click (Python's too) hears it.
+    setTimeout(function () {
+      el('close-confirm-yes').disabled = true;
+      el('close-confirm-no').disabled = true;
+    }, 0);
+    updateButtons();
+  }
+
+  function start() {
+    if (state.started) { return; }
+    state.started = true;
+    refresh(true).then(function () { document.documentElement.dataset.ready = 'true'; });
+  }
+
+  // ---- wiring -----------------------------------------------------------------------
+  el('upgrade').addEventListener('click', function () { run('migrate', [], 'Upgrading the library…'); });
+  el('fix').addEventListener('click', function () { run('run_cleanup', [], 'Fixing the problems found…'); });
+  el('rollback').addEventListener('click', askRollback);
+  el('rollback-confirm-yes').addEventListener('click', function () { run('rollback', [], 'Restoring the library…'); });
+  el('rollback-force').addEventListener('click', function () { run('rollback', [true], 'Restoring the library…'); });
+  el('rollback-confirm-no').addEventListener('click', hideRollbackConfirm);
+  el('cancel').addEventListener('click', function () {
+    if (!state.busy || state.cancelling) { return; }
+    state.cancelling = true;
+    setText('phase', 'Cancelling…');
+    setText('eta', '');
+    updateButtons();
+    call('cancel').then(function (r) {
+      if (state.busy && !(r.success && r.cancelled > 0)) {  // nothing was running yet: allow a retry
+        state.cancelling = false;
+        updateButtons();
+      }
+    });
+  });
+  el('create-sample').addEventListener('click', function () {
+    state.creating = true;
+    setText('first-run-message', 'Creating the sample library…');
+    updateButtons();
+  });
+  el('close-confirm-yes').addEventListener('click', closing);
+  el('close-confirm-no').addEventListener('click', hideCloseConfirm);
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    if (!el('close-confirm').hidden) { hideCloseConfirm(); } else if (!el('rollback-confirm').hidden) { hideRollbackConfirm(); }
+  });
+
+  window.addEventListener('migration:progress', onProgress);
+  window.addEventListener('desktop:ready', function () {
+    state.desktopReady = true;
+    document.documentElement.dataset.desktopReady = 'true';
+    updateButtons();
+  });
+  window.addEventListener('library:changed', function (e) {
+    var d = e.detail || {};
+    state.creating = false;
+    if (d.success === false) {
+      setText('first-run-message', firstError(d).message);
+      updateButtons();
+      return;
+    }
+    setText('first-run-message', '');
+    refresh(true).then(function () {
+      if (d.created) {
+        showResult('done', 'Sample library created',
+          'A sample library with made-up recordings is ready. Like real libraries, it has a few problems.',
+          [], 'Look at the clean-up below, fix what it found, then upgrade.');
+      }
+    });
+  });
+  window.addEventListener('window:close-requested', showCloseConfirm);
+  window.addEventListener('window:closing', closing);
+
+  // pywebview injects its bridge once the page has loaded, always after this deferred
+  // script has run, and then fires pywebviewready.
+  window.addEventListener('pywebviewready', start);
+}());

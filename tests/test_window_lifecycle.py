@@ -1,0 +1,84 @@
+"""Opening and closing: closing mid-upgrade, --debug, and the command line's window path."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.engine.demo import create_demo_library
+from app.engine.status import status
+from tests.conftest import logical_dump
+from tests.window_driver import ROOT, run_window
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    path = tmp_path / "library.db"
+    create_demo_library(str(path), recordings=300)
+    return path
+
+
+def test_closing_mid_upgrade_asks_then_cancels_rolls_back_and_exits_clean(demo: Path, tmp_path: Path) -> None:
+    before = logical_dump(demo)
+    run = run_window("close", tmp_path, ["--library", str(demo)], library=str(demo))
+    seen = run.seen
+    assert "error" not in seen, seen["error"] + repr(run)
+    assert "cancels it" in seen["asked"] and seen["focus"] == "close-confirm-no"
+    assert seen["kept_open"] is True                 # "Keep working" kept the window
+    assert seen["open_while_rolling_back"] is True   # it closes only once the upgrade has stopped
+    assert seen["closed"] is True
+    assert run.proc.returncode == 0 and seen["exit_code"] == 0, run
+    assert run.leftovers == []                       # no process left behind
+    assert seen["threads_at_exit"] == []             # no worker thread still running
+    assert seen["listeners_at_exit"] == 0            # the window's listener left the registry
+    assert logical_dump(demo) == before and status(str(demo)).version == 10
+
+
+def test_debug_prints_the_remote_debugging_address_and_opens_no_inspector(demo: Path, tmp_path: Path) -> None:
+    run = run_window("debug", tmp_path, ["--library", str(demo), "--debug"], library=str(demo))
+    assert "error" not in run.seen, run.seen["error"] + repr(run)
+    assert run.proc.returncode == 0 and run.leftovers == [], run  # no inspector kept it alive
+    printed = re.findall(r"Developer tools: (http://127\.0\.0\.1:(\d+))", run.proc.stdout)
+    assert printed and printed[0][1] == run.seen["port"], run.proc.stdout
+    assert "Browser" in run.seen["devtools"]  # the address answers as Chromium's devtools
+    assert run.seen["listening_on"] == ["0100007F"]  # 127.0.0.1 only, not every interface
+    assert run.seen["visible_windows"] == ["Upgrade library"]
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args", [
+    ("--library", "x.db", "status"), ("--debug", "migrate"), ("--gui", "qt", "rollback"),
+    ("--gui", "tk"),
+])
+def test_window_options_are_usage_errors_with_a_command_or_a_bad_value(args) -> None:
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "usage:" in proc.stderr
+
+
+def test_no_display_gets_words_and_the_command_line_not_a_crash(tmp_path: Path) -> None:
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": "", "XDG_DATA_HOME": str(tmp_path)}
+    proc = cli(env=env)
+    assert proc.returncode == 1
+    assert "no display" in proc.stderr and "Traceback" not in proc.stderr
+    assert "status" in proc.stdout and "migrate" in proc.stdout  # the overview of the verbs
+    assert not (tmp_path / "MeetingRecorder").exists()  # nothing created
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    """Debug mode exposes the page to any local process: only the flag turns it on."""
+    from app.cli import _parser
+
+    assert _parser().parse_args([]).debug is None
+    assert _parser().parse_args(["--debug"]).debug is True
+    for path in (ROOT / "app").rglob("*.py"):
+        assert "debug=True" not in path.read_text(), path

@@ -1,0 +1,318 @@
+"""The window's Python side without a window: the API functions, the progress push, the
+close guard, the first-run offer, and the clean-up of calls stranded by a closing window.
+
+A `FakeWindow` stands in for pywebview's: it records what would have been evaluated in the
+page, and can be made to fail or to block like a closed window.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.desktop import api as api_module
+from app.desktop.api import API_NAMES, OperationWatch, make_api
+from app.desktop.closing import CLOSE_CONFIRMED, CLOSE_REQUESTED, CloseGuard
+from app.desktop.firstrun import LIBRARY_CHANGED, SampleOffer
+from app.desktop.page import PROGRESS_EVENT, ProgressPush, dispatch, event_script
+from app.desktop.shell import _free_stranded_calls
+from app.engine.progress import ProgressEvent, ProgressRegistry
+from app.engine.status import status
+from tests.conftest import build_v10, fill
+
+
+class Events:
+    def __init__(self) -> None:
+        self.closed = _Hook()
+
+
+class _Hook:
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def __iadd__(self, item):
+        self.items.append(item)
+        return self
+
+
+class FakeWindow:
+    def __init__(self, fail: bool = False) -> None:
+        self.scripts: list[str] = []
+        self.fail = fail
+        self.destroyed = threading.Event()
+        self.events = Events()
+
+    def evaluate_js(self, script: str) -> Any:
+        if self.fail:
+            raise RuntimeError("the window is gone")
+        self.scripts.append(script)
+        return True
+
+    def destroy(self) -> None:
+        self.destroyed.set()
+
+    def page_events(self) -> list[tuple[str, Any]]:
+        """The (name, detail) of every CustomEvent dispatched, decoded as the page would."""
+        out = []
+        for script in self.scripts:
+            head = "window.dispatchEvent(new CustomEvent("
+            assert script.startswith(head)
+            name, rest = script[len(head):].split(", {detail: ", 1)
+            out.append((json.loads(name), json.loads(rest.rsplit("})); true", 1)[0])))
+        return out
+
+
+def in_thread(func, *args) -> Any:
+    box: list = []
+    t = threading.Thread(target=lambda: box.append(func(*args)))
+    t.start()
+    t.join(10)
+    return box[0] if box else None
+
+
+@pytest.fixture
+def lib(tmp_path: Path):
+    library = build_v10(tmp_path / "library.db")
+    fill(library, 30)
+    return library
+
+
+def api(path: str, registry: ProgressRegistry | None = None, watch: OperationWatch | None = None) -> dict:
+    functions = make_api(path, registry or ProgressRegistry(), watch)
+    return {f.__name__: f for f in functions}
+
+
+# ---- the six functions ------------------------------------------------------------------
+
+def test_the_six_are_plain_functions_with_the_page_names(lib) -> None:
+    funcs = api(str(lib))
+    assert tuple(funcs) == API_NAMES
+    for f in funcs.values():
+        assert type(f).__name__ == "function" and f.__defaults__ is None
+
+
+def test_results_are_plain_json_in_the_engine_shape(lib) -> None:
+    funcs = api(str(lib))
+    got = funcs["get_status"]()
+    assert got == status(str(lib)).model_dump(mode="json") | {"duration_seconds": got["duration_seconds"]}
+    json.dumps(got)  # serialisable as it is
+    for name in ("preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel"):
+        result = funcs[name]()
+        json.dumps(result)
+        assert isinstance(result["success"], bool) and isinstance(result["errors"], list), name
+
+
+@pytest.mark.parametrize("name,args", [
+    ("get_status", (1,)), ("preview_cleanup", ("x",)), ("run_cleanup", ({},)), ("migrate", (None,)),
+    ("cancel", (True,)), ("rollback", ("true",)), ("rollback", (1,)), ("rollback", (0,)),
+    ("rollback", (None,)), ("rollback", ([],)), ("rollback", (True, True)),
+])
+def test_unexpected_arguments_are_invalid_argument_and_change_nothing(lib, name, args) -> None:
+    before = lib.dump()
+    result = api(str(lib))[name](*args)
+    assert result["success"] is False
+    assert [e["code"] for e in result["errors"]] == ["INVALID_ARGUMENT"]
+    assert result["errors"][0]["message"].startswith(name)
+    assert lib.dump() == before
+
+
+def test_rollback_takes_a_real_boolean(lib) -> None:
+    funcs = api(str(lib))
+    assert funcs["migrate"]()["success"] is True
+    assert funcs["rollback"](True)["success"] is True  # force=true, a real boolean
+    assert status(str(lib)).version == 10
+
+
+def test_a_bug_becomes_internal_error_without_a_traceback(lib, monkeypatch, caplog) -> None:
+    def broken(*_a, **_k):
+        raise RuntimeError(f"boom at {lib.path}")
+    monkeypatch.setattr(api_module, "engine_migrate", broken)
+    monkeypatch.setattr(api_module, "engine_status", broken)
+    funcs = api(str(lib))
+    for name in ("migrate", "get_status"):
+        result = funcs[name]()
+        assert result["errors"][0]["code"] == "INTERNAL_ERROR"
+        text = json.dumps(result)
+        assert "boom" not in text and str(lib.path) not in text and "Traceback" not in text
+    assert "boom" in caplog.text  # the details went to the log
+
+
+def test_cancel_reaches_running_operations() -> None:
+    registry = ProgressRegistry()
+    tracker = registry.open("migrate")
+    result = api("unused.db", registry)["cancel"]()
+    assert result == {"operation": "cancel", "success": True, "cancelled": 1, "errors": [], "warnings": []}
+    assert tracker.cancelled
+
+
+def test_no_operation_starts_once_the_window_is_closing(lib) -> None:
+    watch = OperationWatch()
+    funcs = api(str(lib), watch=watch)
+    watch.refuse_new()
+    before = lib.dump()
+    for name in ("migrate", "run_cleanup", "rollback"):
+        assert funcs[name]()["errors"][0]["code"] == "CANCELLED"
+    assert funcs["get_status"]()["success"] is True  # reading is still fine
+    assert lib.dump() == before
+
+
+def test_the_watch_counts_and_waits() -> None:
+    watch = OperationWatch()
+    entered, leave = threading.Event(), threading.Event()
+
+    def work():
+        with watch.running():
+            entered.set()
+            leave.wait(5)
+    t = threading.Thread(target=work)
+    t.start()
+    entered.wait(5)
+    assert watch.busy and not watch.wait_idle(0.05)
+    leave.set()
+    assert watch.wait_idle(5) and not watch.busy
+    t.join()
+
+
+# ---- progress to the page ---------------------------------------------------------------
+
+def event(phase: str, percent: float, tracker: str = "migrate-1", **extra) -> ProgressEvent:
+    return ProgressEvent(tracker_id=tracker, operation="migrate", phase=phase, percent=percent, **extra)
+
+
+def test_events_reach_the_page_as_custom_events_with_every_field() -> None:
+    window, registry = FakeWindow(), ProgressRegistry()
+    push = ProgressPush(window, registry)
+    push.attach()
+    nasty = "'); alert(1); ('\u2028</script>\"\\"
+    in_thread(push, event("migrating", 40.0, processed=2, total=5, eta_seconds=1.5, message=nasty))
+    (name, detail), = window.page_events()
+    assert name == PROGRESS_EVENT
+    assert detail == {"tracker_id": "migrate-1", "operation": "migrate", "phase": "migrating", "percent": 40.0,
+                      "processed": 2, "total": 5, "eta_seconds": 1.5, "message": nasty}
+    assert "\u2028" not in window.scripts[0]  # JSON-escaped: a JS line break would end the string
+
+
+def test_per_window_throttle_keeps_phase_changes_and_the_end() -> None:
+    window, registry = FakeWindow(), ProgressRegistry()
+    push = ProgressPush(window, registry, min_interval=10)
+    for e in [event("snapshot", 2), event("snapshot", 10), event("snapshot", 20), event("migrating", 22),
+              event("migrating", 50), event("verifying", 85), event("complete", 100)]:
+        in_thread(push, e)
+    assert [(d["phase"], d["percent"]) for _, d in window.page_events()] == [
+        ("snapshot", 2), ("migrating", 22), ("verifying", 85), ("complete", 100)]
+
+
+def test_throttle_is_per_operation() -> None:
+    window = FakeWindow()
+    push = ProgressPush(window, ProgressRegistry(), min_interval=10)
+    for e in [event("migrating", 30, "a"), event("migrating", 30, "b"), event("migrating", 40, "a")]:
+        in_thread(push, e)
+    assert [d["tracker_id"] for _, d in window.page_events()] == ["a", "b"]
+
+
+def test_never_from_the_gui_thread_and_never_after_close() -> None:
+    window, registry = FakeWindow(), ProgressRegistry()
+    push = ProgressPush(window, registry)
+    push.attach()
+    push(event("migrating", 30))  # this test's own thread is the main thread: the GUI's here
+    assert window.scripts == []
+    assert registry.listener_count() == 1
+    (on_closed,) = window.events.closed.items
+    on_closed()
+    assert registry.listener_count() == 0
+    in_thread(push, event("complete", 100))
+    assert window.scripts == []
+
+
+def test_a_closed_window_does_not_break_the_operation() -> None:
+    assert in_thread(dispatch, FakeWindow(fail=True), "x", {}) is False
+    assert event_script("a:b", {"k": [1, None]}) == \
+        'window.dispatchEvent(new CustomEvent("a:b", {detail: {"k": [1, null]}})); true'
+
+
+# ---- closing ----------------------------------------------------------------------------
+
+def test_close_goes_through_when_idle() -> None:
+    window, watch = FakeWindow(), OperationWatch()
+    accepted = []
+    guard = CloseGuard(window, ProgressRegistry(), watch, on_accept=lambda: accepted.append(1))
+    assert guard.on_closing() is True and accepted == [1]
+    with pytest.raises(api_module.WindowClosing):
+        with watch.running():
+            pass
+
+
+def test_close_mid_operation_asks_then_cancels_waits_and_closes() -> None:
+    window, watch, registry = FakeWindow(), OperationWatch(), ProgressRegistry()
+    guard = CloseGuard(window, registry, watch)
+    tracker = registry.open("migrate")
+    running, done = threading.Event(), threading.Event()
+
+    def operation():
+        with watch.running():
+            running.set()
+            while not tracker.cancelled:
+                time.sleep(0.01)
+            time.sleep(0.2)  # the rollback takes a moment
+        done.set()
+    threading.Thread(target=operation).start()
+    running.wait(5)
+
+    guard.on_confirm()  # a click with no close asked for does nothing
+    assert not tracker.cancelled and not window.destroyed.is_set()
+
+    assert guard.on_closing() is False  # the close is refused...
+    time.sleep(0.2)
+    assert window.page_events() == [(CLOSE_REQUESTED, {})]  # ...and the page asked
+    in_thread(guard.on_confirm)
+    assert done.is_set() and tracker.cancelled  # closed only after the operation ended
+    assert window.destroyed.is_set()
+    assert window.page_events()[-1] == (CLOSE_CONFIRMED, {})
+    assert guard.on_closing() is True  # the close that destroy() causes goes through
+
+
+def test_stranded_page_calls_are_freed_once_the_gui_loop_ends() -> None:
+    class Native:
+        def __init__(self):
+            self._js_results = {}
+
+    window = FakeWindow()
+    window.native = Native()
+    semaphore = threading.Semaphore(0)
+    window.native._js_results["id"] = {"semaphore": semaphore, "result": ""}
+    # Like pywebview's _call thread, but a daemon: were the test to fail, it must not hang pytest.
+    stuck = threading.Thread(target=semaphore.acquire, name="stuck", daemon=True)
+    stuck.start()
+    _free_stranded_calls(window, timeout=5)
+    stuck.join(1)
+    assert not stuck.is_alive()
+
+
+# ---- first run --------------------------------------------------------------------------
+
+def test_sample_library_is_made_once_with_its_folder_and_the_page_told(tmp_path: Path) -> None:
+    window = FakeWindow()
+    target = tmp_path / "data" / "MeetingRecorder" / "library.db"
+    offer = SampleOffer(window, str(target), is_default=True, recordings=20)
+    in_thread(offer.on_click, {"type": "click"})
+    assert status(str(target)).recordings.total == 20
+    first = target.read_bytes()
+    in_thread(offer.on_click, {"type": "click"})  # a second (or forged) click changes nothing
+    assert target.read_bytes() == first
+    assert window.page_events() == [(LIBRARY_CHANGED, {"success": True, "created": True}),
+                                    (LIBRARY_CHANGED, {"success": True, "created": False})]
+
+
+def test_sample_library_elsewhere_needs_its_folder(tmp_path: Path) -> None:
+    window = FakeWindow()
+    target = tmp_path / "missing folder" / "library.db"
+    in_thread(SampleOffer(window, str(target), is_default=False).on_click, None)
+    (name, detail), = window.page_events()
+    assert detail["success"] is False and detail["errors"][0]["code"] == "INVALID_ARGUMENT"
+    assert str(tmp_path) not in json.dumps(detail)
+    assert not target.parent.exists()
