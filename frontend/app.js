@@ -148,6 +148,7 @@
       if (st.version === 11) { version += ' (upgraded)'; }
     }
     setText('library-version', version);
+    if (st.app_version) { setText('about', 'Library upgrade, version ' + st.app_version); }
     var counts = st.recordings || {};
     Array.prototype.forEach.call(document.querySelectorAll('#recording-counts [data-count]'), function (dd) {
       var value = counts[dd.dataset.count];

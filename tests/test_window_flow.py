@@ -15,6 +15,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from app import __version__
 from app.engine.cleanup import preview_cleanup
 from app.engine.demo import create_demo_library
 from app.engine.migrate import migrate
@@ -63,6 +64,7 @@ def test_upgrade_from_the_page(demo: Path, tmp_path: Path) -> None:
 
     idle, running, done = seen["idle"], seen["running"], seen["done"]
     assert idle["state"] == "idle" and idle["name"] == "Team library.db"
+    assert idle["about"] == f"Library upgrade, version {__version__}"
     assert idle["counts"]["total"] == str(RECORDINGS) and idle["version"].startswith("10")
     assert idle["buttons"]["upgrade"]["disabled"] is False and idle["buttons"]["cancel"]["disabled"] is True
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app import __version__
 from app.desktop.api import OperationWatch, make_api
 from app.desktop.assets import page_file
 from app.desktop.closing import CloseGuard
@@ -32,7 +33,7 @@ from app.engine.progress import REGISTRY, ProgressRegistry
 
 log = logging.getLogger(__name__)
 
-TITLE = "Upgrade library"
+TITLE = f"Upgrade library {__version__}"
 SIZE = (960, 760)
 MIN_SIZE = (800, 600)
 GUIS = ("qt", "gtk")

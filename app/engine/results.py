@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import __version__
+
 
 class Problem(BaseModel):
     """One coded error or warning, safe to show a user."""
@@ -48,6 +50,7 @@ class SnapshotInfo(BaseModel):
 
 class StatusResult(OperationResult):
     operation: str = "status"
+    app_version: str = __version__
     library_name: str | None = None
     journal_mode: str | None = None
     recordings: RecordingCounts = Field(default_factory=RecordingCounts)
