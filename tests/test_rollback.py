@@ -146,3 +146,17 @@ def test_restore_stops_when_someone_wrote_after_the_lock_was_released(upgraded) 
         conn.close()
     assert getattr(caught.value, "code", None) == "IN_PROGRESS"
     assert lib.dump() == state
+
+
+def test_changes_in_a_without_rowid_table_of_the_users_count(make_library) -> None:
+    lib = make_library()
+    fill(lib, 30)
+    lib.execute("CREATE TABLE tags (name TEXT PRIMARY KEY, colour TEXT) WITHOUT ROWID")
+    lib.execute("INSERT INTO tags VALUES ('work', 'blue'), ('home', 'green')")
+    assert migrate(str(lib)).success
+    lib.execute("UPDATE tags SET colour = 'red' WHERE name = 'work'")
+    lib.execute("UPDATE transcripts SET summary = 'edited' WHERE rowid = 1")
+    refused = rollback(str(lib))
+    assert [e.code for e in refused.errors] == ["WOULD_LOSE_DATA"]
+    assert refused.would_lose.get("tags") == 2  # the old row and the new one differ
+    assert refused.would_lose.get("transcripts") == 1
