@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app import __version__
 from app.engine.demo import create_demo_library
 from app.engine.status import status
 from tests.conftest import logical_dump
@@ -47,7 +48,7 @@ def test_debug_prints_the_remote_debugging_address_and_opens_no_inspector(demo: 
     assert printed and printed[0][1] == run.seen["port"], run.proc.stdout
     assert "Browser" in run.seen["devtools"]  # the address answers as Chromium's devtools
     assert run.seen["listening_on"] == ["0100007F"]  # 127.0.0.1 only, not every interface
-    assert run.seen["visible_windows"] == ["Upgrade library"]
+    assert run.seen["visible_windows"] == [f"Upgrade library {__version__}"]
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -83,6 +83,7 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
         raise CannotOpen(f"Unknown GUI toolkit {gui!r}: choose one of {', '.join(GUIS)}.")
     check_can_open(gui)
     import webview  # here, not at the top: the command line must not load Qt
+    from webview.errors import WebViewException
 
     registry = registry or REGISTRY
     watch = OperationWatch()
@@ -112,6 +113,10 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
             window.events.shown += on_shown
         try:
             webview.start(on_start, (window,) if on_start else None, gui=gui, debug=debug)
+        except WebViewException as exc:  # the toolkit failed to load: a system library is missing
+            log.exception("the GUI toolkit could not be loaded")
+            raise CannotOpen(f"The {gui} toolkit could not be loaded. A system library is probably "
+                             "missing: see README, 'What the window needs'.") from exc
         finally:
             push.detach()
             _free_stranded_calls(window)
