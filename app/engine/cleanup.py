@@ -83,7 +83,7 @@ def preview_cleanup(library_path: str, registry: ProgressRegistry | None = None)
 
 
 def _preview(ctx: Context, result: CleanupPreview) -> None:
-    with library.opened(ctx.library) as conn:
+    with library.reading(ctx.library) as conn:
         library.require_supported(library.read_version(conn))
         for name, finding in findings(conn).items():
             setattr(result, name, finding)

@@ -34,16 +34,15 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
         # Integrity is checked on the snapshot below: one quick_check pass instead of two.
         info = library.inspect(conn, ctx.library, check_integrity=False)
         result.version_before = info.version
-        if info.version == library.TARGET_VERSION:
-            _already_done(ctx, result)
-            return
-        library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 2)
+        # The version decides only under the lock: another process may be upgrading or
+        # rolling back right now, and then the answer is IN_PROGRESS, not a guess.
         with WriteTransaction(conn, ctx.tracker) as txn:
-            version = library.read_version(conn)  # another process may have upgraded meanwhile
+            version = result.version_before = library.read_version(conn)
             if version == library.TARGET_VERSION:
                 _already_done(ctx, result)
                 return
             library.require_supported(version, (library.SOURCE_VERSION,))
+            library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 2)
             snapshot = snapshots.take(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker, info.journal_mode)
             result.snapshot_id = snapshot.id
             _upgrade(conn, txn, ctx, result)

@@ -16,7 +16,7 @@ def status(library_path: str, registry: ProgressRegistry | None = None) -> Statu
 
 def _status(ctx: Context, result: StatusResult) -> None:
     result.library_name = os.path.basename(ctx.library)
-    with library.opened(ctx.library) as conn:
+    with library.reading(ctx.library) as conn:
         version = library.read_version(conn)
         result.version = version
         library.require_supported(version)
