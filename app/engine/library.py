@@ -104,6 +104,22 @@ def keep_wal_on_close(conn: apsw.Connection) -> None:
 
 
 @contextmanager
+def reading(path: str) -> Iterator[apsw.Connection]:
+    """A connection for operations that only read (status, the cleanup preview).
+
+    It never checkpoints a -wal into the file on close, so reading changes no file: a stray
+    -wal left beside a library stays a question for the writers, which check integrity
+    first, instead of being folded in by a status call.
+    """
+    conn = connect(path)
+    keep_wal_on_close(conn)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
 def opened(path: str, *, readonly: bool = False) -> Iterator[apsw.Connection]:
     conn = connect(path, readonly=readonly)
     try:
