@@ -159,3 +159,11 @@ def test_read_only_filesystem_is_read_only(tmp_path: Path, small_disk: Path) -> 
         assert result.errors[0].code == "READ_ONLY", result.errors
     assert status(str(path)).success  # reading still works
     assert path.read_bytes() == before
+
+
+def test_status_and_preview_leave_no_sidecar_files(make_library) -> None:
+    lib = make_library(journal_mode="wal")
+    fill(lib, 10)
+    for op in (status, preview_cleanup):
+        assert op(str(lib)).success
+        assert sorted(p.name for p in lib.path.parent.iterdir()) == ["library.db"]

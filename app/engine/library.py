@@ -107,12 +107,18 @@ def keep_wal_on_close(conn: apsw.Connection) -> None:
 def reading(path: str) -> Iterator[apsw.Connection]:
     """A connection for operations that only read (status, the cleanup preview).
 
-    It never checkpoints a -wal into the file on close, so reading changes no file: a stray
-    -wal left beside a library stays a question for the writers, which check integrity
-    first, instead of being folded in by a status call.
+    When a -wal with content was already beside the library, closing does not checkpoint
+    it into the file, so reading changes no file: a stray -wal stays a question for the
+    writers, which check integrity first, instead of being folded in by a status call.
+    Otherwise the close is the usual one, which removes the -wal and -shm it made.
     """
+    try:
+        had_wal = os.stat(path + "-wal").st_size > 0  # stat opens nothing: no lock is lost
+    except OSError:
+        had_wal = False
     conn = connect(path)
-    keep_wal_on_close(conn)
+    if had_wal:
+        keep_wal_on_close(conn)
     try:
         yield conn
     finally:
