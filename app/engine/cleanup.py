@@ -84,7 +84,8 @@ def preview_cleanup(library_path: str, registry: ProgressRegistry | None = None)
 
 def _preview(ctx: Context, result: CleanupPreview) -> None:
     with library.reading(ctx.library) as conn:
-        library.require_supported(library.read_version(conn))
+        result.version = library.read_version(conn)  # read here: no second connection after
+        library.require_supported(result.version)
         for name, finding in findings(conn).items():
             setattr(result, name, finding)
 

@@ -19,11 +19,12 @@ from typing import TypeVar
 import apsw
 
 from app.engine import errors
-from app.engine.library import check_path, connect, is_path_argument, read_version
+from app.engine.library import (check_path, connect, is_path_argument, keep_wal_on_close, read_version,
+                                translate)
 from app.engine.progress import REGISTRY, ProgressRegistry, ProgressTracker
 from app.engine.redact import redact
 from app.engine.results import OperationResult, Problem
-from app.engine.transaction import process_lock
+from app.engine.transaction import commit_log, process_lock
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +43,29 @@ class Context:
         return Problem(code=code, message=redact(message, secrets), count=count)
 
 
-def current_version(library: str) -> int | None:
-    """The version as a fresh connection sees it now; None if the file cannot be read."""
+def current_version(library: str, *, damaged: bool = False) -> int | None:
+    """The version as a fresh connection sees it now; None if the file cannot be read.
+
+    `damaged`: the operation found the library damaged. Its -wal may then be a stray one
+    (another copy's): this connection must not copy it into the file when it closes."""
     if not is_path_argument(library):
         return None
     try:
         conn = connect(library)
     except errors.EngineError:
         return None
+    if damaged:
+        keep_wal_on_close(conn)
     try:
         return read_version(conn)
     except (errors.EngineError, apsw.Error):  # unreadable now: report no version, not a guess
+        keep_wal_on_close(conn)  # and leave a (maybe stray) -wal exactly as it is
         return None
     finally:
-        conn.close()
+        try:
+            conn.close()
+        except apsw.Error:  # e.g. a failing checkpoint on close: the version read stands
+            log.warning("closing the library after reading its version failed", exc_info=True)
 
 
 def run(result: R, library: str, body: Callable[[Context, R], None], *, writes: bool,
@@ -65,29 +75,55 @@ def run(result: R, library: str, body: Callable[[Context, R], None], *, writes: 
     ctx = Context(library, tracker)
     started = time.monotonic()
     final_phase = "failed"
+    commits: list[str] = []
     try:
         tracker.update("preflight")
         check_path(library)
-        with process_lock(library) if writes else nullcontext():
+        with process_lock(library) if writes else nullcontext(), commit_log() as commits:
             body(ctx, result)
         result.success = not result.errors
         final_phase = "complete" if result.success else "failed"
-    except errors.EngineError as exc:
-        if isinstance(exc, errors.Cancelled):
-            final_phase = "cancelled"
-        log.info("%s failed: %s %s", result.operation, exc.code, exc.details, exc_info=exc.__cause__)
-        result.errors.append(ctx.problem(exc.code, exc.message))
-    except Exception:  # the last line: a bug must reach the log, not the user's screen
-        log.exception("%s failed unexpectedly", result.operation)
-        result.errors.append(ctx.problem("INTERNAL_ERROR", errors.EngineError.default_message))
+    except Exception as exc:
+        if isinstance(exc, apsw.Error):
+            # Outside a transaction (opening, closing, a checkpoint): the disk's error,
+            # typed like any other, not a bug.
+            exc = translate(exc, result.operation)
+        if commits and not isinstance(exc, _ALWAYS_FAILURES):
+            # The operation's commit is durable: the library holds its result. What failed
+            # after it (closing the file, a WAL checkpoint) is a warning, and the version
+            # is re-read below so the result says what is on disk.
+            log.warning("%s failed after its commit", result.operation, exc_info=exc)
+            code = exc.code if isinstance(exc, errors.EngineError) else "INTERNAL_ERROR"
+            disk = code in (errors.IOFault.code, errors.DiskFull.code)
+            result.warnings.append(ctx.problem(code, _AFTER_COMMIT_DISK if disk else _AFTER_COMMIT))
+            result.version = None
+        elif isinstance(exc, errors.EngineError):
+            if isinstance(exc, errors.Cancelled):
+                final_phase = "cancelled"
+            log.info("%s failed: %s %s", result.operation, exc.code, exc.details, exc_info=exc.__cause__)
+            result.errors.append(ctx.problem(exc.code, exc.message))
+        else:  # the last line: a bug must reach the log, not the user's screen
+            log.exception("%s failed unexpectedly", result.operation)
+            result.errors.append(ctx.problem("INTERNAL_ERROR", errors.EngineError.default_message))
+        if commits and not result.errors:
+            final_phase = "complete"
     finally:
         result.success = not result.errors
         result.duration_seconds = round(time.monotonic() - started, 3)
         if result.version is None or not result.success:
-            result.version = current_version(library)
+            damaged = any(e.code == errors.LibraryCorrupt.code for e in result.errors)
+            result.version = current_version(library, damaged=damaged)
         tracker.update(final_phase, message=result.errors[0].message if result.errors else "")
         registry.close(tracker)
     return result
+
+
+# Errors that mean the operation's result is not what the library holds, even after a commit.
+_ALWAYS_FAILURES = (errors.LibraryCorrupt, errors.RestoreFailed)
+_AFTER_COMMIT_DISK = ("The operation finished and its changes were saved, but the disk reported an "
+                      "error afterwards. Check the disk.")
+_AFTER_COMMIT = ("The operation finished and its changes were saved, but a step after that failed. "
+                 "Details are in the log.")
 
 
 def exit_code(result: OperationResult) -> int:

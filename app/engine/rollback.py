@@ -37,6 +37,9 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
         info = library.inspect(conn, ctx.library)
         result.version_before = info.version
         if info.version != library.TARGET_VERSION:
+            # Another process may be upgrading it right now: say so, not "nothing to do".
+            with WriteTransaction(conn, ctx.tracker):
+                pass
             raise errors.NothingToRollBack()
         target = snapshots.latest(ctx.library, snapshots.PRE_UPGRADE)
         if target is None:
@@ -64,7 +67,7 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
         finally:
             conn.execute("DETACH DATABASE snap")
         try:
-            snapshots.restore(conn, ctx.library, target, ctx.tracker, signature)
+            restored = snapshots.restore(conn, ctx.library, target, ctx.tracker, signature)
         except (errors.IOFault, errors.DiskFull, errors.DatabaseError) as exc:
             # SQLite can report a disk error from the very end of the backup, after the
             # copy was committed (truncating the file to the snapshot's size): the file,
@@ -75,12 +78,21 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
             result.warnings.append(ctx.problem(exc.code, _RESTORED_WITH_ERROR))
             _close_quietly(conn)
             conn = library.connect(ctx.library)
+            restored = snapshots.file_signature(ctx.library)
         ctx.tracker.update("verifying")
         try:
             _check_restored(conn, target, info.journal_mode)
         except errors.EngineError:
+            if snapshots.file_signature(ctx.library) != restored:
+                # The lock was free after the restore and another operation has changed
+                # the restored library since: the restore happened, and putting the safety
+                # snapshot back would destroy that operation's committed work.
+                log.warning("the library changed after the restore; leaving it as it is")
+                note_commit("restore")
+                result.version = None  # re-read: it is what the other operation made it
+                return
             log.error("restored library does not match %s; putting the safety snapshot back", target.id)
-            snapshots.restore(conn, ctx.library, safety, ctx.tracker, snapshots.file_signature(ctx.library))
+            snapshots.restore(conn, ctx.library, safety, ctx.tracker, restored)
             raise errors.RestoreFailed()
         note_commit("restore")
         result.version = target.version

@@ -260,7 +260,7 @@ def file_signature(library: str) -> tuple:
 
 
 def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: ProgressTracker,
-            signature: tuple) -> None:
+            signature: tuple) -> tuple:
     """Copy a snapshot over the live library, atomically, through the backup API.
 
     `conn` must have no transaction open. The backup holds the library's write lock from
@@ -268,6 +268,9 @@ def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: Pr
     still held the lock: if it changed before the backup took the lock again, someone
     wrote in between, and the restore stops before changing anything. (The destination
     connection itself must not run SQL during a backup: apsw crashes.)
+
+    Returns the files' signature taken the moment the backup committed (which releases the
+    lock), so the caller can tell later whether anyone wrote after the restore.
     """
     source = apsw.Connection(str(file_for(library, manifest.id)), flags=apsw.SQLITE_OPEN_READONLY)
     try:
@@ -275,8 +278,11 @@ def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: Pr
             backup.step(0)  # takes the write lock on the library
             if file_signature(library) != signature:
                 raise errors.InProgress()
+            restored = signature
             while not backup.done:
                 backup.step(BACKUP_STEP_PAGES)
+                if backup.done:
+                    restored = file_signature(library)
                 tracker.update("restoring", backup.page_count - backup.remaining, backup.page_count)
                 if tracker.cancelled and not backup.done:
                     raise errors.Cancelled()
@@ -286,6 +292,7 @@ def restore(conn: apsw.Connection, library: str, manifest: Manifest, tracker: Pr
         raise _backup_error(exc, "restore") from exc
     finally:
         source.close()
+    return restored
 
 
 def _backup_error(exc: SystemError, during: str) -> errors.EngineError:

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 import apsw
 
 from app.engine import errors
-from app.engine.library import translate
+from app.engine.library import keep_wal_on_close, translate
 from app.engine.progress import ProgressTracker
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,8 @@ class WriteTransaction:
                 log.exception("ROLLBACK failed")
         if exc is None:
             return False
+        if isinstance(exc, apsw.CorruptError | errors.LibraryCorrupt):
+            keep_wal_on_close(self.conn)  # a stray -wal must not be copied into the file
         if isinstance(exc, apsw.InterruptError) or (
                 isinstance(exc, apsw.Error) and self.tracker.cancelled):
             raise errors.Cancelled() from exc

@@ -1,0 +1,1 @@
+"""Reliability suite (issue 4): faults, crashes, races, bad libraries, properties, redaction."""
