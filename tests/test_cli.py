@@ -141,3 +141,24 @@ def test_json_output_never_holds_the_path_or_a_traceback(tmp_path: Path) -> None
         data = one_json(proc)
         data.pop("library_name", None)  # the status card names the file; nothing else may
         assert "library 2024" not in json.dumps(data, ensure_ascii=False)
+
+
+def test_every_operation_appends_one_structured_line_to_the_upgrade_log(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    folder = tmp_path / "Zoë's folder"
+    folder.mkdir()
+    library = build_v10(folder / "library.db")
+    fill(library, 20)
+    env = {"XDG_STATE_HOME": str(state)}
+    assert cli("migrate", "--library", str(library), "--json", env=env).returncode == 0
+    assert cli("rollback", "--library", str(folder / "missing.db"), env=env).returncode == 2
+    log_file = state / "MeetingRecorder" / "log" / "upgrade.log"
+    raw = [line.split(" app.audit ", 1)[1] for line in log_file.read_text().splitlines() if " app.audit " in line]
+    lines = [json.loads(text) for text in raw]
+    assert [line["operation"] for line in lines] == ["migrate", "rollback"]
+    up, back = lines
+    assert up["library"] == "library.db" and up["success"] is True
+    assert (up["version_before"], up["version_after"]) == (10, 11)
+    assert up["counts"]["captures_created"] > 0 and up["errors"] == [] and up["duration_seconds"] > 0
+    assert back["success"] is False and back["errors"] == ["LIBRARY_NOT_FOUND"]
+    assert not any("Zoë" in text or str(tmp_path) in text for text in raw)  # the file name only

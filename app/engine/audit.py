@@ -41,4 +41,7 @@ def line_for(result: OperationResult, library: object) -> str:
 
 
 def record(result: OperationResult, library: object) -> None:
-    log.info(line_for(result, library))
+    try:
+        log.info(line_for(result, library))
+    except Exception:  # the log is for support: it must never turn a result into a failure
+        logging.getLogger(__name__).exception("could not write the upgrade log line")

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import apsw
 
-from app.engine import errors
+from app.engine import audit, errors
 from app.engine.library import (check_path, connect, is_path_argument, keep_wal_on_close, read_version,
                                 translate)
 from app.engine.progress import REGISTRY, ProgressRegistry, ProgressTracker
@@ -113,6 +113,7 @@ def run(result: R, library: str, body: Callable[[Context, R], None], *, writes: 
         if result.version is None or not result.success:
             damaged = any(e.code == errors.LibraryCorrupt.code for e in result.errors)
             result.version = current_version(library, damaged=damaged)
+        audit.record(result, library)
         tracker.update(final_phase, message=result.errors[0].message if result.errors else "")
         registry.close(tracker)
     return result
