@@ -12,7 +12,6 @@ id, and the pre-upgrade one of a successful upgrade stays until the user removes
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from datetime import datetime, timezone
