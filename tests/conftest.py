@@ -75,6 +75,17 @@ class Library:
         return self.execute("PRAGMA journal_mode")[0][0]
 
 
+def set_version(path: Path, version: int) -> None:
+    """Make a library's version (MAX(schema_version.version)) exactly `version`."""
+    conn = apsw.Connection(str(path))
+    try:
+        with conn:
+            conn.execute("DELETE FROM schema_version WHERE version >= ?", (version,))
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    finally:
+        conn.close()
+
+
 def logical_dump(path: Path, readonly: bool = False) -> dict[str, list[tuple]]:
     """Every table's rows in rowid order, plus the schema: a library's logical content."""
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE

@@ -14,16 +14,15 @@ from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from app.engine.status import status
-from tests.conftest import build_v10, fill
+from tests.conftest import build_v10, fill, set_version
 
 OPERATIONS = {"status": status, "migrate": migrate, "rollback": rollback,
               "preview": preview_cleanup, "cleanup": run_cleanup}
 
 
 def _versioned(path: Path, version: int) -> Path:
-    lib = build_v10(path, "delete")
-    lib.execute("DELETE FROM schema_version")
-    lib.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    build_v10(path, "delete")
+    set_version(path, version)
     return path
 
 

@@ -160,3 +160,13 @@ def test_changes_in_a_without_rowid_table_of_the_users_count(make_library) -> No
     assert [e.code for e in refused.errors] == ["WOULD_LOSE_DATA"]
     assert refused.would_lose.get("tags") == 2  # the old row and the new one differ
     assert refused.would_lose.get("transcripts") == 1
+
+
+def test_a_recording_added_since_counts_once(upgraded) -> None:
+    lib, _ = upgraded
+    lib.insert("recordings", id="new", filename="new.wav", date_recorded="2025-01-01")
+    refused = rollback(str(lib))
+    assert refused.would_lose == {"recordings": 1}
+    lib.execute("UPDATE recordings SET migration_status = 'error' WHERE id = 'r00001'")
+    # the status is not a V10 column: only the upgrade-status comparison sees it
+    assert rollback(str(lib)).would_lose == {"recordings": 1, "recordings (upgrade status)": 1}

@@ -67,12 +67,11 @@ def check_path(path: str) -> None:
         raise errors.NotALibrary()
 
 
-def connect(path: str, *, readonly: bool = False) -> apsw.Connection:
-    """Open an existing library. Never creates one."""
+def connect(path: str) -> apsw.Connection:
+    """Open an existing library. Never creates one (no SQLITE_OPEN_CREATE)."""
     check_path(path)
-    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
     try:
-        conn = apsw.Connection(path, flags=flags)
+        conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READWRITE)
     except apsw.Error as exc:
         raise translate(exc, "open") from exc
     try:
@@ -126,8 +125,8 @@ def reading(path: str) -> Iterator[apsw.Connection]:
 
 
 @contextmanager
-def opened(path: str, *, readonly: bool = False) -> Iterator[apsw.Connection]:
-    conn = connect(path, readonly=readonly)
+def opened(path: str) -> Iterator[apsw.Connection]:
+    conn = connect(path)
     try:
         yield conn
     except (errors.LibraryCorrupt, errors.NotALibrary):
@@ -213,15 +212,13 @@ class LibraryInfo:
     size_bytes: int
 
 
-def inspect(conn: apsw.Connection, path: str, *, check_integrity: bool = True,
-            writable: bool = True) -> LibraryInfo:
-    """Pre-flight: version, integrity, writability. Writes nothing."""
+def inspect(conn: apsw.Connection, path: str, *, check_integrity: bool = True) -> LibraryInfo:
+    """Pre-flight of a writing operation: version, integrity, writability. Writes nothing."""
     version = read_version(conn)
     require_supported(version)
     if check_integrity:
         require_intact(conn)
-    if writable:
-        require_writable(path, conn)
+    require_writable(path, conn)
     return LibraryInfo(version, journal_mode(conn), size_bytes(conn))
 
 

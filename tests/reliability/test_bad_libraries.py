@@ -27,6 +27,7 @@ from app.engine.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from app.engine.status import status
+from tests.conftest import set_version
 from tests.reliability import checker
 from tests.reliability.scenarios import tally
 
@@ -79,10 +80,7 @@ def _flip(offsets: range, mask: int = 0xFF):
 def _versioned(version: int):
     def make(path: Path, v10: Path, v11: Path) -> Path:
         checker.copy_library(v10, path)
-        conn = checker._open(path)
-        conn.execute("DELETE FROM schema_version WHERE version >= ?", (version,))
-        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-        conn.close()
+        set_version(path, version)
         return path
     return make
 

@@ -33,6 +33,7 @@ from app.engine.progress import ProgressRegistry
 from app.engine.rollback import rollback
 from app.engine.status import status
 from app.engine.transaction import process_lock
+from tests.conftest import set_version
 from tests.reliability import checker
 from tests.reliability.conftest import FULL
 from tests.reliability.faultvfs import Fault, FaultVFS
@@ -84,10 +85,7 @@ def _write(data: bytes):
 def _versioned(template: Path, version: int):
     def setup(path: Path) -> None:
         checker.copy_library(template, path)
-        conn = checker._open(path)
-        conn.execute("DELETE FROM schema_version WHERE version >= ?", (version,))
-        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-        conn.close()
+        set_version(path, version)
     return setup
 
 
