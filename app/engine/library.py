@@ -67,6 +67,9 @@ def check_path(path: str) -> None:
         raise errors.NotALibrary()
 
 
+WRITER_CACHE_KIB = 12288  # page cache of a writing operation: its working set stays in memory
+
+
 def connect(path: str) -> apsw.Connection:
     """Open an existing library. Never creates one (no SQLITE_OPEN_CREATE)."""
     check_path(path)
@@ -171,10 +174,12 @@ def require_supported(version: int, supported: tuple[int, ...] = (SOURCE_VERSION
         raise errors.NotALibrary()
 
 
-def require_intact(conn: apsw.Connection) -> None:
-    """quick_check: LIBRARY_CORRUPT when SQLite finds damage."""
+def require_intact(conn: apsw.Connection, table: str | None = None) -> None:
+    """quick_check (of one table and its indexes, or of the whole file): LIBRARY_CORRUPT
+    when SQLite finds damage."""
+    pragma = f"PRAGMA quick_check({quote_ident(table)})" if table else "PRAGMA quick_check"
     try:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
+        rows = conn.execute(pragma).fetchall()
     except apsw.Error as exc:
         if isinstance(exc, apsw.InterruptError):
             raise errors.Cancelled() from exc

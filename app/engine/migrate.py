@@ -3,9 +3,10 @@
 The flow: pre-flight (what the file is, whether it can be written, free space) -> the
 write lock -> re-read the version -> a snapshot, whose quick_check doubles as the
 library's (the copy holds exactly the library's pages) -> one transaction for the schema,
-the data, the indexes, the verification and the version row -> COMMIT only when
-verification holds -> quick_check. Any error or a cancel rolls the transaction back and
-leaves the snapshot; a retry reuses it when the library still matches it byte for byte.
+the data, the indexes, the verification, a quick_check of the tables it wrote and the
+version row -> COMMIT only when all of them hold. Any error or a cancel rolls the
+transaction back and leaves the snapshot; a retry reuses it when the library still
+matches it byte for byte.
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
                 return
             library.require_supported(version, (library.SOURCE_VERSION,))
             library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 2)
-            snapshot = snapshots.take(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker, info.journal_mode)
-            result.snapshot_id = snapshot.id
-            _upgrade(conn, txn, ctx, result)
+            with snapshots.taking(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker,
+                                  info.journal_mode) as snapshot:
+                try:
+                    _upgrade(conn, txn, ctx, result)
+                except BaseException:
+                    result.snapshot_id = snapshot.settled_id()
+                    raise
+                result.snapshot_id = snapshot.wait().id
             ctx.tracker.update("committing")
             txn.commit()
-        library.require_intact(conn)  # committed: no longer cancellable
         result.version = library.TARGET_VERSION
     finally:
         conn.close()
@@ -82,6 +87,10 @@ def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result:
 
     ctx.tracker.update("verifying")
     verify.verify_upgrade(conn, verify.Expected(captures=counts.captures, action_items=counts.action_items))
+    # The pages this transaction wrote, checked before COMMIT (a failure still rolls back);
+    # the snapshot's quick_check already covered every page the library held before.
+    for table in verify.WRITTEN_TABLES:
+        library.require_intact(conn, table)
     conn.execute("INSERT INTO schema_version (version) VALUES (?)", (library.TARGET_VERSION,))
     result.verified = True
     result.captures_created = result.audio_sources_created = counts.captures

@@ -127,11 +127,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"not strict JSON: {name}")
 
 
+# One decoder for every row (json.loads with hooks would build a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_Number, parse_int=_Number)
+
+
 def parse_strict_json(text: str) -> tuple[bool, Any]:
     """(True, value) when `text` is RFC 8259 JSON, else (False, None)."""
     try:
-        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_Number,
-                                parse_int=_Number)
+        return True, _DECODER.decode(text)
     except ValueError:  # JSONDecodeError and our NaN/Infinity refusal: both mean "not JSON"
         return False, None
     except RecursionError:  # nested deeper than Python parses: kept whole as plain text

@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -136,6 +139,105 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
         raise
     log.info("snapshot %s taken (%d bytes)", snapshot_id, manifest.size_bytes)
     return manifest
+
+
+class _Background:
+    """Stands in for the operation's tracker inside a snapshot thread: it keeps the copy's
+    progress for the operation to show (two phases must not fight over one bar), and it
+    says "cancelled" when the user cancels or the operation gives up on the snapshot."""
+
+    def __init__(self, tracker: ProgressTracker) -> None:
+        self._tracker = tracker
+        self.stop = threading.Event()
+        self.processed: int | None = None
+        self.total: int | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop.is_set() or self._tracker.cancelled
+
+    def update(self, phase: str, processed: int | None = None, total: int | None = None,
+               message: str = "") -> None:
+        self.processed, self.total = processed, total
+
+
+class _Taken:
+    """A snapshot already taken (rollback-journal mode): the same face as `_SnapshotThread`."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+    def wait(self) -> Manifest:
+        return self.manifest
+
+    def settled_id(self) -> str | None:
+        return self.manifest.id
+
+
+class _SnapshotThread(threading.Thread):
+    """A snapshot taken in its own thread; `wait()` hands its result or error over."""
+
+    def __init__(self, library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> None:
+        super().__init__(name="snapshot", daemon=True)
+        self._args = (library, kind, journal_mode)
+        self._tracker = tracker
+        self.progress = _Background(tracker)
+        self.manifest: Manifest | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        library, kind, journal_mode = self._args
+        try:
+            self.manifest = take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the operation's thread by wait()
+            self.error = exc
+
+    def wait(self) -> Manifest:
+        """Block until the snapshot is taken (showing its progress); raise its error."""
+        while self.is_alive():
+            self.join(0.1)
+            self._tracker.update("snapshot", self.progress.processed, self.progress.total,
+                                 message="finishing the safety copy")
+        if self.error is not None:
+            raise self.error
+        assert self.manifest is not None
+        return self.manifest
+
+    def settled_id(self) -> str | None:
+        """After the operation failed: let the copy finish (a failed upgrade keeps its
+        snapshot, as in rollback-journal mode), or stop it when the user cancelled.
+        The snapshot's id, or None when there is none. Never raises its error."""
+        if self._tracker.cancelled:
+            self.progress.stop.set()
+        self.join()
+        return self.manifest.id if self.manifest is not None else None
+
+
+@contextmanager
+def taking(library: str, kind: str, tracker: ProgressTracker,
+           journal_mode: str) -> Iterator[_Taken | _SnapshotThread]:
+    """Take a snapshot while the caller's transaction goes on. The caller must `wait()` for
+    it before COMMIT (an upgrade is never durable without its snapshot).
+
+    In WAL mode the copy runs in its own thread, on the other core: WAL readers see the
+    last committed state and never block the writer, so the copy holds exactly the library
+    as it was before the transaction, whatever the transaction writes meanwhile. (In
+    rollback-journal mode a reader would stop the writer from spilling pages to the file,
+    so the copy is taken first, in the caller's thread.) Leaving the block stops a copy
+    still running and waits for it to clean up.
+    """
+    if journal_mode != "wal":
+        yield _Taken(take(library, kind, tracker, journal_mode))
+        return
+    job = _SnapshotThread(library, kind, tracker, journal_mode)
+    tracker.update("snapshot", 0, None, message="making a safety copy")
+    job.start()
+    try:
+        yield job
+    finally:
+        if job.is_alive():
+            job.progress.stop.set()
+            job.join()
 
 
 def _copy(library: str, dest_path: Path, tracker: ProgressTracker) -> None:

