@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -27,16 +28,21 @@ README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+# Transcripts of about 3 KB of text: the issue's "100k library is about 400 MB".
+TRANSCRIPT_BYTES = 3000
+
+
 def library_for(size: int) -> Path:
-    path = DATA / f"demo-{size}.db"
+    path = DATA / f"demo-{size}-{TRANSCRIPT_BYTES}.db"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
-        create_demo_library(str(path), recordings=size, seed=1, journal_mode="wal")
+        create_demo_library(str(path), recordings=size, seed=1, journal_mode="wal",
+                            transcript_bytes=TRANSCRIPT_BYTES)
     return path
 
 
 def rows_for(size: int, library: Path) -> Path:
-    rows = DATA / f"rows-{size}.db"
+    rows = DATA / f"rows-{size}-{TRANSCRIPT_BYTES}.db"
     if not rows.exists():
         from bench.floor import precompute
         work = fresh_copy(library, "precompute")
@@ -49,7 +55,24 @@ def fresh_copy(library: Path, name: str) -> Path:
     for leftover in DATA.glob(f"work-{name}.db*"):
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     shutil.copyfile(library, work)
+    # Written back now, not during the run: otherwise the run's first fsync also pays for
+    # flushing the whole copy (measured: it made the floor's COMMIT vary by a second).
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     return work
+
+
+def drop_caches() -> bool:
+    """Empty the OS page cache (root on Linux only), for the cold-cache runs."""
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError:
+        return False
 
 
 def in_child(*args: str) -> dict:
@@ -66,7 +89,7 @@ def cli_time(*args: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def bench_size(size: int, runs: int) -> dict:
+def bench_size(size: int, runs: int, cold: bool = False) -> dict:
     library = library_for(size)
     rows = rows_for(size, library)
     samples: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
@@ -79,12 +102,14 @@ def bench_size(size: int, runs: int) -> dict:
         random.Random(run).shuffle(order)
         for key in order:
             work = fresh_copy(library, key)
+            if cold:
+                drop_caches()
             timings = in_child(*variants[key](work))
             rss[key].append(timings.pop("peak_rss_mb"))
             samples[key].append(timings)
     median = {k: {phase: statistics.median(s[phase] for s in v) for phase in v[0]} for k, v in samples.items()}
     recordings = size
-    result = {"size": size, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
+    result = {"size": size, "cold": cold, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
               "median": median, "rss_mb": {k: max(v) for k, v in rss.items()},
               "a_over_b": round(median["a"]["total"] / median["b"]["total"], 2),
               "c_over_a": round(median["c"]["total"] / median["a"]["total"], 2),
@@ -110,13 +135,14 @@ def table(results: list[dict], other: dict | None) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         m = r["median"]
-        lines.append(f"| {r['size']:,} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
+        lines.append(f"| {r['size']:,}{' (cold cache)' if r['cold'] else ''} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
                      f"{m['c']['total']:.2f} s | {r['a_over_b']} | {r['c_over_a']} | {r['recordings_per_s']:,} | "
                      f"{r['rss_mb']['a']} / {r['rss_mb']['b']} / {r['rss_mb']['c']} MB | {m['a']['max_event_gap']:.2f} s |")
     for r in results:
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["a"].items() if k not in ("total", "max_event_gap"))
         floor = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["b"].items() if k != "total")
-        lines.append(f"\n{r['size']:,} recordings, phases of (a): {phases}.  \nPhases of (b): {floor}.")
+        lines.append(f"\n{r['size']:,} recordings{', cold cache' if r['cold'] else ''}, phases of (a): {phases}.  "
+                     f"\nPhases of (b): {floor}.")
     if other:
         worst = max(other["cancel"], key=lambda c: c["latency"])
         lines.append(f"\nOn the {other['size']:,}-recording library: cleanup {other['cleanup_s']:.2f} s, rollback "
@@ -138,10 +164,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", default="100000",
+                        help="sizes also run with the OS page cache emptied before each run ('' for none)")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = [bench_size(size, args.runs) for size in sizes]
+    cold_sizes = [int(size) for size in args.cold.split(",") if size]
+    if cold_sizes and not drop_caches():
+        print("cold-cache runs skipped: emptying the page cache needs root on Linux")
+        cold_sizes = []
+    results += [bench_size(size, args.runs, cold=True) for size in cold_sizes]
     other = bench_other_operations(max(sizes))
     text = table(results, other)
     print(text)

@@ -12,6 +12,7 @@ matches it byte for byte.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import apsw
@@ -47,7 +48,7 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
             with snapshots.taking(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker,
                                   info.journal_mode) as snapshot:
                 try:
-                    _upgrade(conn, txn, ctx, result)
+                    _upgrade(conn, txn, ctx, result, snapshot.raise_if_failed)
                 except BaseException:
                     result.snapshot_id = snapshot.settled_id()
                     raise
@@ -66,8 +67,10 @@ def _already_done(ctx: Context, result: MigrateResult) -> None:
         "ALREADY_UPGRADED", "The library is already at version 11. Nothing was changed."))
 
 
-def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result: MigrateResult) -> None:
-    """Schema, data, indexes, verification and version row, inside the caller's transaction."""
+def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result: MigrateResult,
+             check_snapshot: Callable[[], None]) -> None:
+    """Schema, data, indexes, verification and version row, inside the caller's transaction.
+    `check_snapshot` raises when the snapshot being taken meanwhile has failed."""
     ctx.tracker.update("schema")
     schema.apply_v11(conn)
 
@@ -76,6 +79,7 @@ def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result:
 
     def on_batch(processed: int) -> None:
         txn.check_cancel()
+        check_snapshot()
         ctx.tracker.update("migrating", processed, total)
 
     counts = capture_rows.stage(conn, on_batch=on_batch)

@@ -63,11 +63,15 @@ def _manifest_path(library: str, snapshot_id: str) -> Path:
     return snapshot_dir(library) / f"{snapshot_id}.json"
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, tracker: ProgressTracker | None = None) -> str:
+    """The file's SHA-256; a cancel stops it within one 1 MB chunk (a big library's
+    snapshot takes seconds to hash)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:  # our own snapshot file, never the locked library
         while chunk := f.read(1 << 20):
             digest.update(chunk)
+            if tracker is not None and tracker.cancelled:
+                raise errors.Cancelled()
     return digest.hexdigest()
 
 
@@ -123,7 +127,8 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
         _copy(library, tmp, tracker)
         manifest = _check(library, tmp, snapshot_id, kind, now, journal_mode, tracker)
         previous = latest(library, kind)
-        if previous is not None and previous.sha256 == manifest.sha256 and _is_valid(library, previous):
+        if (previous is not None and previous.sha256 == manifest.sha256
+                and _is_valid(library, previous, tracker)):
             tmp.unlink()
             log.info("snapshot %s still holds exactly this library; reusing it", previous.id)
             return previous
@@ -170,6 +175,9 @@ class _Taken:
     def wait(self) -> Manifest:
         return self.manifest
 
+    def raise_if_failed(self) -> None:
+        """Taken already: nothing can fail any more."""
+
     def settled_id(self) -> str | None:
         return self.manifest.id
 
@@ -202,6 +210,12 @@ class _SnapshotThread(threading.Thread):
             raise self.error
         assert self.manifest is not None
         return self.manifest
+
+    def raise_if_failed(self) -> None:
+        """Raise the copy's error as soon as there is one (a full disk, say), so the
+        transaction stops early instead of finishing work that cannot be committed."""
+        if self.error is not None:
+            raise self.error
 
     def settled_id(self) -> str | None:
         """After the operation failed: let the copy finish (a failed upgrade keeps its
@@ -293,7 +307,7 @@ def _check(library: str, path: Path, snapshot_id: str, kind: str, when: datetime
                                      "stopped before changing anything.") from exc
     return Manifest(id=snapshot_id, kind=kind, created_at=when.isoformat(timespec="seconds"),
                     version=version, journal_mode=journal_mode, size_bytes=path.stat().st_size,
-                    row_counts=counts, sha256=_sha256(path))
+                    row_counts=counts, sha256=_sha256(path, tracker))
 
 
 def _require_library_intact(library: str, tracker: ProgressTracker) -> None:
@@ -329,10 +343,10 @@ def latest(library: str, kind: str) -> Manifest | None:
     return candidates[-1] if candidates else None
 
 
-def _is_valid(library: str, manifest: Manifest) -> bool:
+def _is_valid(library: str, manifest: Manifest, tracker: ProgressTracker | None = None) -> bool:
     path = file_for(library, manifest.id)
     try:
-        return path.stat().st_size == manifest.size_bytes and _sha256(path) == manifest.sha256
+        return path.stat().st_size == manifest.size_bytes and _sha256(path, tracker) == manifest.sha256
     except OSError:  # gone or unreadable: not a usable snapshot
         return False
 

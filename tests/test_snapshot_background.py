@@ -1,0 +1,78 @@
+"""The pre-upgrade snapshot of a WAL library is copied while the upgrade's transaction
+works: it must still hold exactly the library as it was, the upgrade must not commit
+without it, and its failures must stop the upgrade."""
+
+from __future__ import annotations
+
+import threading
+
+import apsw
+import pytest
+
+from app.engine import snapshots
+from app.engine.migrate import migrate
+from app.engine.progress import ProgressRegistry
+from tests.conftest import Library, fill, logical_dump
+from tests.reliability.faultvfs import Fault, FaultVFS
+
+
+@pytest.fixture
+def wal_library(make_library) -> Library:
+    lib = make_library(journal_mode="wal")
+    fill(lib, 3000)
+    return lib
+
+
+def test_snapshot_holds_the_library_as_it_was_before_the_transaction(wal_library: Library) -> None:
+    before = logical_dump(wal_library.path)
+    threads_seen: set[str] = set()
+    registry = ProgressRegistry()
+    registry.subscribe(lambda e: threads_seen.add(threading.current_thread().name))
+
+    result = migrate(str(wal_library), registry=registry)
+
+    assert result.success, result.errors
+    assert "snapshot" not in threads_seen  # the copy reports through the upgrade, not on its own
+    snapshot = snapshots.file_for(str(wal_library), result.snapshot_id)
+    assert logical_dump(snapshot, readonly=True) == before
+    assert logical_dump(wal_library.path) != before  # negative control: the library did change
+    manifest = snapshots.latest(str(wal_library), snapshots.PRE_UPGRADE)
+    assert manifest is not None and manifest.id == result.snapshot_id and manifest.version == 10
+    snapshots.validate(str(wal_library), manifest)
+
+
+@pytest.mark.parametrize("error", ["full", "io"])
+def test_a_failing_snapshot_stops_the_upgrade_and_leaves_nothing(wal_library: Library, error: str) -> None:
+    before = wal_library.dump()
+    # Every write to the snapshot's temporary file fails: only the copy is hit.
+    fault = Fault(n=1, ops=("write",), error=error, persistent=True, file_filter=".sqlite.tmp")
+    with FaultVFS(fault) as vfs:
+        result = migrate(str(wal_library))
+    assert vfs.trace.fired, "the fault never reached the snapshot"
+    assert not result.success
+    assert [e.code for e in result.errors] == ["DISK_FULL" if error == "full" else "IO_ERROR"]
+    assert result.version == 10 and result.snapshot_id is None
+    assert wal_library.dump() == before
+    folder = snapshots.snapshot_dir(str(wal_library))
+    assert not folder.exists() or list(folder.iterdir()) == []
+    # and with a working disk the upgrade goes through
+    assert migrate(str(wal_library)).success
+
+
+def test_the_copy_reads_committed_pages_only(wal_library: Library) -> None:
+    """What the background copy relies on: a WAL reader opened while a transaction has
+    written (and spilled) pages still sees only the last commit."""
+    writer = apsw.Connection(str(wal_library.path))
+    writer.execute("PRAGMA cache_size = 10")  # tiny cache: the writes spill into the -wal
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE transcripts SET full_text = full_text || full_text")
+    writer.execute("CREATE TABLE written_meanwhile (x)")
+    try:
+        reader = apsw.Connection(str(wal_library.path), flags=apsw.SQLITE_OPEN_READONLY)
+        names = {r[0] for r in reader.execute("SELECT name FROM sqlite_schema")}
+        doubled = reader.execute("SELECT count(*) FROM transcripts WHERE length(full_text) > 1000").fetchone()[0]
+        reader.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert "written_meanwhile" not in names and doubled == 0
