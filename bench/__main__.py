@@ -4,7 +4,7 @@ Each run copies the same generated library and runs one variant in its own proce
 (peak RSS from the OS), rotating the order of variants. Medians of the runs are reported,
 with ratios measured in the same run, and written into README between the bench markers.
 
-    python -m bench [--sizes 10000,100000] [--runs 3] [--no-readme]
+    python -m bench [--sizes 10000,100000] [--runs 3] [--cold 100000] [--once 1000000] [--no-readme]
 """
 
 from __future__ import annotations
@@ -55,13 +55,10 @@ def fresh_copy(library: Path, name: str) -> Path:
     for leftover in DATA.glob(f"work-{name}.db*"):
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     shutil.copyfile(library, work)
-    # Written back now, not during the run: otherwise the run's first fsync also pays for
-    # flushing the whole copy (measured: it made the floor's COMMIT vary by a second).
-    fd = os.open(work, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # Written back now, with whatever the previous run left dirty, not during the run:
+    # otherwise the run's fsyncs also pay for flushing the copy (measured: it made the
+    # floor's COMMIT vary by a second).
+    os.sync()
     return work
 
 
@@ -135,7 +132,8 @@ def table(results: list[dict], other: dict | None) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         m = r["median"]
-        lines.append(f"| {r['size']:,}{' (cold cache)' if r['cold'] else ''} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
+        label = f"{r['size']:,}{' (cold cache)' if r['cold'] else ''}{' (1 run)' if r['runs'] == 1 else ''}"
+        lines.append(f"| {label} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
                      f"{m['c']['total']:.2f} s | {r['a_over_b']} | {r['c_over_a']} | {r['recordings_per_s']:,} | "
                      f"{r['rss_mb']['a']} / {r['rss_mb']['b']} / {r['rss_mb']['c']} MB | {m['a']['max_event_gap']:.2f} s |")
     for r in results:
@@ -164,6 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--once", default="",
+                        help="larger sizes run once each (e.g. 1000000), after the others")
     parser.add_argument("--cold", default="100000",
                         help="sizes also run with the OS page cache emptied before each run ('' for none)")
     parser.add_argument("--no-readme", action="store_true")
@@ -175,6 +175,7 @@ def main() -> None:
         print("cold-cache runs skipped: emptying the page cache needs root on Linux")
         cold_sizes = []
     results += [bench_size(size, args.runs, cold=True) for size in cold_sizes]
+    results += [bench_size(int(size), 1) for size in args.once.split(",") if size]
     other = bench_other_operations(max(sizes))
     text = table(results, other)
     print(text)
