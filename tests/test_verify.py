@@ -51,12 +51,17 @@ def test_dangling_references_count_what_foreign_key_check_counts(upgraded: Libra
         conn.close()
 
 
+def _as_made(conn: apsw.Connection) -> verify.Expected:
+    """What the data pass reported, for a library it upgraded."""
+    return verify.Expected(
+        captures=conn.execute("SELECT count(*) FROM knowledge_captures").fetchone()[0],
+        action_items=conn.execute("SELECT count(*) FROM action_items").fetchone()[0])
+
+
 def test_verification_names_the_broken_foreign_key(upgraded: Library) -> None:
     conn = upgraded.connect()
     try:
-        expected = verify.Expected(
-            captures=conn.execute("SELECT count(*) FROM knowledge_captures").fetchone()[0],
-            action_items=conn.execute("SELECT count(*) FROM action_items").fetchone()[0])
+        expected = _as_made(conn)
         assert verify.failed_checks(conn, expected) == []  # negative control: a good upgrade passes
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("UPDATE action_items SET knowledge_capture_id = 'gone' WHERE rowid = 1")
@@ -68,9 +73,7 @@ def test_verification_names_the_broken_foreign_key(upgraded: Library) -> None:
 def test_verification_sees_a_recording_linked_to_another_capture(upgraded: Library) -> None:
     conn = upgraded.connect()
     try:
-        expected = verify.Expected(
-            captures=conn.execute("SELECT count(*) FROM knowledge_captures").fetchone()[0],
-            action_items=conn.execute("SELECT count(*) FROM action_items").fetchone()[0])
+        expected = _as_made(conn)
         # Two migrated recordings swap their captures: every count still matches.
         a, b = conn.execute("SELECT id, migrated_to_capture_id FROM recordings "
                             "WHERE migration_status = 'migrated' LIMIT 2").fetchall()
