@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MIN_INTERVAL = 0.1  # seconds between events within one phase
 HEARTBEAT = 0.3     # when nothing else was sent for this long, the current state is re-sent
+BEAT_CHECK = 0.05   # how often the heartbeat thread looks: events at most ~0.35 s apart
 
 # Where each phase sits on the 0-100 bar. Progress inside a phase is spread over its span.
 PHASES: dict[str, tuple[float, float]] = {
@@ -128,7 +129,7 @@ class ProgressTracker:
                 self._update(self._phase, self._processed, self._total, self._message)
 
     def _beat_until_closed(self) -> None:
-        while not self._stopped.wait(HEARTBEAT / 2):
+        while not self._stopped.wait(BEAT_CHECK):
             self.heartbeat()
 
     def _stop_beating(self) -> None:
