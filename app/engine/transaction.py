@@ -128,6 +128,7 @@ class WriteTransaction:
                 self.conn.execute("COMMIT")
                 self.committed = True
                 note_commit("transaction")
+                self._checkpoint()
                 return
             except apsw.BusyError:
                 # Rollback-journal mode: a reader still holds SHARED. The transaction stays
@@ -136,6 +137,16 @@ class WriteTransaction:
                     raise errors.InProgress()
                 self.check_cancel()
                 time.sleep(0.05)
+
+    def _checkpoint(self) -> None:
+        """Copy the committed -wal into the file now, as a statement: apsw's close() does
+        it holding the GIL, which starved the progress heartbeat for a second after a big
+        upgrade. PASSIVE never waits for readers; whatever it leaves, close() finishes.
+        A no-op in rollback-journal mode."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except apsw.Error:  # committed already: a checkpoint that fails changes nothing
+            log.warning("checkpoint after COMMIT failed", exc_info=True)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._watch.__exit__(None, None, None)  # a handler left on would interrupt ROLLBACK too
