@@ -1,12 +1,13 @@
 """migrate: upgrade a V10 library to V11, all or nothing.
 
 The flow: pre-flight (what the file is, whether it can be written, free space) -> the
-write lock -> re-read the version -> a snapshot, whose quick_check doubles as the
-library's (the copy holds exactly the library's pages) -> one transaction for the schema,
-the data, the indexes, the verification, a quick_check of the tables it wrote and the
-version row -> COMMIT only when all of them hold. Any error or a cancel rolls the
-transaction back and leaves the snapshot; a retry reuses it when the library still
-matches it byte for byte.
+write lock -> re-read the version -> one transaction for the schema, the data, the
+indexes, the verification, a quick_check of the tables it wrote and the version row,
+while a snapshot of the library as it was is taken (in its own thread in WAL mode, first in
+rollback-journal mode; its quick_check doubles as the library's, the copy holding exactly
+the library's pages) -> COMMIT only when all of them hold and the snapshot is on disk.
+Any error or a cancel rolls the transaction back and keeps a finished snapshot; a retry
+reuses it when the library still matches it byte for byte.
 """
 
 from __future__ import annotations

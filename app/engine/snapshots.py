@@ -1,12 +1,14 @@
-"""Snapshots: full copies of a library taken before anything writes to it.
+"""Snapshots: full copies of a library as it was before an operation's transaction.
 
 A snapshot is made through apsw's backup API from a second connection while the operation
-holds the library's write lock, into a temp file beside the library (same filesystem),
-which is then converted to rollback-journal mode, synced, reopened and checked, hashed, and
-only then renamed into place. Its manifest (JSON beside it) records the version, size,
-row counts, a SHA-256 of the file and the time; a snapshot without a manifest, or whose
-hash does not match, is not a snapshot. Snapshots are never overwritten: each has its own
-id, and the pre-upgrade one of a successful upgrade stays until the user removes it.
+holds the library's write lock (for an upgrade of a WAL library, in a thread of its own
+while the transaction works: see `taking`), into a temp file beside the library (same
+filesystem), which is then converted to rollback-journal mode, synced, reopened and
+checked, hashed, and only then renamed into place. Its manifest (JSON beside it) records
+the version, size, row counts, a SHA-256 of the file and the time; a snapshot without a
+manifest, or whose hash does not match, is not a snapshot. Snapshots are never
+overwritten: each has its own id, and the pre-upgrade one of a successful upgrade stays
+until the user removes it.
 """
 
 from __future__ import annotations

@@ -139,12 +139,13 @@ class WriteTransaction:
                 time.sleep(0.05)
 
     def _checkpoint(self) -> None:
-        """Copy the committed -wal into the file now, as a statement: apsw's close() does
-        it holding the GIL, which starved the progress heartbeat for a second after a big
-        upgrade. PASSIVE never waits for readers; whatever it leaves, close() finishes.
-        A no-op in rollback-journal mode."""
+        """Copy the committed -wal into the file and empty it now, as a statement: apsw's
+        close() would do it holding the GIL (and unlink a -wal of gigabytes), which
+        starved the progress heartbeat for up to a second after a big upgrade. TRUNCATE
+        waits, the busy timeout at most, for readers of an older state; whatever it
+        leaves, close() finishes. A no-op in rollback-journal mode."""
         try:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except apsw.Error:  # committed already: a checkpoint that fails changes nothing
             log.warning("checkpoint after COMMIT failed", exc_info=True)
 
