@@ -55,9 +55,8 @@ def fresh_copy(library: Path, name: str) -> Path:
     for leftover in DATA.glob(f"work-{name}.db*"):
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     shutil.copyfile(library, work)
-    # Written back now, with whatever the previous run left dirty, not during the run:
-    # otherwise the run's fsyncs also pay for flushing the copy (measured: it made the
-    # floor's COMMIT vary by a second).
+    # Written back now, with whatever the previous run left dirty, not during the run,
+    # so that the run's own fsyncs do not also flush the copy just made.
     os.sync()
     return work
 
