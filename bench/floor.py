@@ -17,7 +17,7 @@ import apsw
 
 from bench import peak_rss_mb
 from app.engine import capture_rows, schema
-from app.engine.library import WRITER_CACHE_KIB
+from app.engine.library import use_writer_cache
 
 
 def precompute(library: str, rows_db: str) -> None:
@@ -43,7 +43,7 @@ def run(library: str, rows_db: str) -> dict[str, float]:
         last = now
 
     conn = apsw.Connection(library)
-    conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")  # the same page cache as (a)
+    use_writer_cache(conn)  # the same page cache as (a)
     conn.execute("ATTACH DATABASE ? AS pre", (rows_db,))
     conn.execute("BEGIN IMMEDIATE")
     reader = apsw.Connection(library, flags=apsw.SQLITE_OPEN_READONLY)

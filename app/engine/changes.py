@@ -72,7 +72,7 @@ def changed_upgrade_rows(library_path: str, snapshot_path: str, tracker: Progres
     """Rows of the V11 tables that differ from what the upgrade makes from the snapshot."""
     scratch = apsw.Connection("")  # a private temporary file, deleted on close
     try:
-        scratch.execute(f"PRAGMA cache_size = -{library.WRITER_CACHE_KIB}")  # as the upgrade's own
+        library.use_writer_cache(scratch)  # as the upgrade's own
         scratch.execute(schema.read(schema.V10_FILE))
         schema.apply_v11(scratch)
         scratch.execute("CREATE INDEX expected_source ON knowledge_captures(source_recording_id)")

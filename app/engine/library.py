@@ -70,6 +70,13 @@ def check_path(path: str) -> None:
 WRITER_CACHE_KIB = 12288  # page cache of a writing operation: its working set stays in memory
 
 
+def use_writer_cache(conn: apsw.Connection) -> None:
+    """A big page cache for a writing operation: the pages it writes and the indexes it
+    looks up stay in memory instead of spilling and being read back (bounded, so memory
+    stays flat however big the library is)."""
+    conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+
+
 def connect(path: str) -> apsw.Connection:
     """Open an existing library. Never creates one (no SQLITE_OPEN_CREATE)."""
     check_path(path)

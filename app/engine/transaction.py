@@ -23,7 +23,7 @@ from contextvars import ContextVar
 import apsw
 
 from app.engine import errors
-from app.engine.library import WRITER_CACHE_KIB, keep_wal_on_close, translate
+from app.engine.library import keep_wal_on_close, translate, use_writer_cache
 from app.engine.progress import ProgressTracker
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,7 @@ class WriteTransaction:
         self._watch = watched(self.conn, self.tracker)
         self._watch.__enter__()
         try:
-            # A big page cache for the transaction: the pages it writes and the indexes it
-            # looks up stay in memory instead of spilling and being read back (bounded, so
-            # memory stays flat however big the library is).
-            self.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+            use_writer_cache(self.conn)
             self.conn.execute("BEGIN IMMEDIATE")
         except apsw.BusyError as exc:  # another process holds the write lock
             self._watch.__exit__(None, None, None)
