@@ -1,7 +1,15 @@
 """The frozen app's entry script: exactly what `python -m app` and the
-`library-upgrade` console script run, `app.cli:main`."""
+`library-upgrade` console script run, `app.cli:main`; and, with the one hidden flag
+`--split-pass-helper`, the upgrade's helper process (`app.engine.split_pass`), which a
+frozen app cannot start as `python -m`."""
 
-from app.cli import main
+import sys
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--split-pass-helper"]:
+        from app.engine import split_pass
+
+        raise SystemExit(split_pass.main())
+    from app.cli import main
+
     raise SystemExit(main())

@@ -6,8 +6,9 @@ Everything runs through the frozen executable, never through this source tree:
 
 1. `--version` prints the source tree's version;
 2. `demo-library` writes a fresh V10 sample library in a temporary folder;
-3. `status --json` says version 10, success; `migrate --json` says version 11, success;
-   `status --json` says version 11;
+3. `status --json` says version 10, success; the upgrade's helper process (started as
+   `--split-pass-helper`) computes rows without changing the library; `migrate --json`
+   says version 11, success; `status --json` says version 11;
 4. the window opens offscreen on that library (`QT_QPA_PLATFORM=offscreen`, and as root
    `QTWEBENGINE_DISABLE_SANDBOX=1`) with `--debug`, whose Chromium remote debugging on
    127.0.0.1 is how we look in: `/json` must list the page `Upgrade library` served from
@@ -219,6 +220,22 @@ class Smoke:
         check(result.get("success") is True and result.get("version") == 10,
               f"status before the upgrade: {result}")
 
+    def helper(self) -> None:
+        # The upgrade's data-pass helper (app.engine.split_pass) is started through the
+        # frozen executable's one hidden flag; it only reads the library.
+        scratch = self.work / "helper-scratch.tmp"
+        scratch.touch()
+        before = sha256(self.library)
+        job = json.dumps({"library": str(self.library), "scratch": str(scratch), "start": "",
+                          "parent": os.getpid()})
+        proc = subprocess.run([str(self.bundle), "--split-pass-helper"], input=job + "\n", cwd=self.work,
+                              env=self.env, capture_output=True, text=True, timeout=120)
+        last = (proc.stdout.strip().splitlines() or [""])[-1].split()
+        check(proc.returncode == 0 and last[:1] == ["done"] and int(last[1]) > 0,
+              f"the helper exited {proc.returncode}: {proc.stdout[-500:]!r} {proc.stderr[-2000:]}")
+        check(sha256(self.library) == before, "the helper changed the library")
+        scratch.unlink()
+
     def migrate(self) -> None:
         result = self.run_json("migrate", "--library", str(self.library))
         check(result.get("success") is True and result.get("version") == 11 and not result.get("errors"),
@@ -362,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         smoke.step("--version", smoke.version)
         smoke.step("demo-library (200 recordings)", smoke.demo)
         smoke.step("status --json: version 10", smoke.status_before)
+        smoke.step("the upgrade's helper process: rows computed, library unchanged", smoke.helper)
         smoke.step("migrate --json: success, version 11", smoke.migrate)
         smoke.step("status --json: version 11", smoke.status_after)
         smoke.step("window offscreen: page ready, shows version 11; SIGINT; exit 0; library untouched",

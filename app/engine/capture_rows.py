@@ -29,6 +29,7 @@ SELECT r.id, r.filename, r.file_path, r.file_size, r.duration_seconds, r.date_re
 FROM {src}.recordings AS r
 JOIN {src}.transcripts AS t ON t.recording_id = r.id
 LEFT JOIN {src}.meetings AS m ON m.id = r.meeting_id
+{where}
 ORDER BY r.id
 """
 COUNT = "SELECT count(*) FROM {src}.recordings r JOIN {src}.transcripts t ON t.recording_id = r.id"
@@ -62,6 +63,10 @@ class Counts:
     action_items: int = 0
     dangling_meetings: int = 0
 
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.captures + other.captures, self.action_items + other.action_items,
+                      self.dangling_meetings + other.dangling_meetings)
+
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -72,9 +77,11 @@ def total(conn: apsw.Connection, source: str = "main") -> int:
 
 
 def write_rows(conn: apsw.Connection, source: str = "main", targets: Targets = Targets(),
-               on_batch: Callable[[int], None] = lambda processed: None) -> Counts:
+               on_batch: Callable[[int], None] = lambda processed: None,
+               start: str | None = None, stop: str | None = None) -> Counts:
     """Read every transcribed recording of `source` and write its V11 rows to `targets`.
 
+    `start` / `stop`: only recordings with `start <= id < stop` (either may be None).
     `on_batch(processed)` runs after each batch (progress, cancel checks); it may raise.
     Reading and writing share one connection: SQLite allows inserts into other tables
     while a SELECT is being stepped.
@@ -98,7 +105,10 @@ def write_rows(conn: apsw.Connection, source: str = "main", targets: Targets = T
         captures.clear(), audio.clear(), items.clear()
         on_batch(counts.captures)
 
-    for row in conn.execute(ELIGIBLE.format(src=source)):
+    bounds = [("r.id >= ?", start), ("r.id < ?", stop)]
+    where = " AND ".join(clause for clause, value in bounds if value is not None)
+    sql = ELIGIBLE.format(src=source, where=f"WHERE {where}" if where else "")
+    for row in conn.execute(sql, [value for _, value in bounds if value is not None]):
         out = rows_for(make(row))
         captures.append(out.capture)
         audio.append(out.audio_source)
@@ -111,31 +121,47 @@ def write_rows(conn: apsw.Connection, source: str = "main", targets: Targets = T
     return counts
 
 
+def create_stage(conn: apsw.Connection, schema: str = "temp") -> Targets:
+    """The staging tables (plain appends, no index), in `schema`: temp, or a helper's file."""
+    for staged, _, columns in _STAGED:
+        conn.execute(f"CREATE TABLE {schema}.{staged.split('.')[1]} ({', '.join(columns)})")
+    return Targets(*(f"{schema}.{staged.split('.')[1]}" for staged, _, _ in _STAGED))
+
+
 def stage(conn: apsw.Connection, source: str = "main",
-          on_batch: Callable[[int], None] = lambda processed: None) -> Counts:
-    """Compute every V11 row of `source` into the temp staging tables."""
-    for table, _, columns in _STAGED:
-        conn.execute(f"CREATE TEMP TABLE {table.split('.')[1]} ({', '.join(columns)})")
-    return write_rows(conn, source, STAGE, on_batch)
+          on_batch: Callable[[int], None] = lambda processed: None, stop: str | None = None) -> Counts:
+    """Compute the V11 rows of `source` (of recordings below `stop`, if given) into the
+    temp staging tables."""
+    return write_rows(conn, source, create_stage(conn), on_batch, stop=stop)
 
 
-def publish(conn: apsw.Connection, target: str = "main") -> None:
-    """Move the staged rows into the V11 tables of `target`, in key order; drop the stage."""
+def _staged(staged: str, columns: tuple[str, ...], also: str | None) -> str:
+    """The staged rows, and those a helper staged in the attached schema `also` (recordings
+    above the stage's own: the union stays in recording-id order)."""
+    cols = ", ".join(columns)
+    rows = f"SELECT {cols} FROM {staged}"
+    return f"{rows} UNION ALL SELECT {cols} FROM {also}.{staged.split('.')[1]}" if also else rows
+
+
+def publish(conn: apsw.Connection, target: str = "main", also: str | None = None) -> None:
+    """Move the staged rows (and a helper's, see `_staged`) into the V11 tables of
+    `target`, in key order; drop the stage."""
     for staged, table, columns in _STAGED:
-        cols = ", ".join(columns)
-        conn.execute(f"INSERT INTO {target}.{table} ({cols}) SELECT {cols} FROM {staged} ORDER BY id")
+        conn.execute(f"INSERT INTO {target}.{table} ({', '.join(columns)}) "
+                     f"SELECT * FROM ({_staged(staged, columns, also)}) ORDER BY id")
     for staged, _, _ in _STAGED:
         conn.execute(f"DROP TABLE {staged}")
 
 
-def mark_recordings(conn: apsw.Connection, migrated_at: str) -> int:
+def mark_recordings(conn: apsw.Connection, migrated_at: str, also: str | None = None) -> int:
     """Rule 8 and rule 1's second half; returns how many recordings were skipped.
 
     Driven by the staged captures, which are in recording-id order. Call before `publish`.
     """
-    conn.execute("""UPDATE recordings SET migration_status = 'migrated',
+    captures = _staged(STAGE.captures, ("id", "source_recording_id"), also)
+    conn.execute(f"""UPDATE recordings SET migration_status = 'migrated',
         migrated_to_capture_id = k.id, migrated_at = ?
-        FROM temp.stage_captures AS k WHERE k.source_recording_id = recordings.id""", (migrated_at,))
+        FROM ({captures}) AS k WHERE k.source_recording_id = recordings.id""", (migrated_at,))
     # Every recording with a transcript got a capture above; the rest have none to get.
     conn.execute("UPDATE recordings SET migration_status = 'skipped' WHERE migration_status = 'pending'")
     return conn.changes()

@@ -13,12 +13,11 @@ reuses it when the library still matches it byte for byte.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import apsw
 
-from app.engine import capture_rows, library, schema, snapshots, verify
+from app.engine import capture_rows, library, schema, snapshots, split_pass, verify
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import MigrateResult
@@ -33,6 +32,7 @@ def migrate(library_path: str, registry: ProgressRegistry | None = None) -> Migr
 
 def _migrate(ctx: Context, result: MigrateResult) -> None:
     conn = library.connect(ctx.library)
+    helper = split_pass.Helper(snapshots.snapshot_dir(ctx.library))
     try:
         # Integrity is checked on the snapshot below: one quick_check pass instead of two.
         info = library.inspect(conn, ctx.library, check_integrity=False)
@@ -49,7 +49,9 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
             with snapshots.taking(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker,
                                   info.journal_mode) as snapshot:
                 try:
-                    _upgrade(conn, txn, ctx, result, snapshot.raise_if_failed)
+                    # Rollback-journal mode has no helper: a reader would stop the writer.
+                    _upgrade(conn, txn, ctx, result, snapshot,
+                             helper if info.journal_mode == "wal" else None)
                 except BaseException:
                     result.snapshot_id = snapshot.settled_id()
                     raise
@@ -59,6 +61,7 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
         result.version = library.TARGET_VERSION
     finally:
         conn.close()
+        helper.close()  # after the connection: it may have the helper's file attached
 
 
 def _already_done(ctx: Context, result: MigrateResult) -> None:
@@ -69,9 +72,9 @@ def _already_done(ctx: Context, result: MigrateResult) -> None:
 
 
 def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result: MigrateResult,
-             check_snapshot: Callable[[], None]) -> None:
-    """Schema, data, indexes, verification and version row, inside the caller's transaction.
-    `check_snapshot` raises when the snapshot being taken meanwhile has failed."""
+             snapshot: snapshots.Taking, helper: split_pass.Helper | None) -> None:
+    """Schema, data, indexes, verification and version row, inside the caller's transaction,
+    while `snapshot` is taken; `helper` may compute part of the rows in a second process."""
     ctx.tracker.update("schema")
     schema.apply_v11(conn)
 
@@ -80,13 +83,20 @@ def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result:
 
     def on_batch(processed: int) -> None:
         txn.check_cancel()
-        check_snapshot()
+        snapshot.raise_if_failed()
         ctx.tracker.update("migrating", processed, total)
 
-    counts = capture_rows.stage(conn, on_batch=on_batch)
+    # Two cores: the snapshot copies beside the data pass, unless a helper process takes
+    # the second core for part of the data pass; then the copy runs beside what follows
+    # (publish, indexes, verification, all in SQLite, on one core).
+    start = split_pass.split_point(conn, total) if helper is not None else None
+    if start is None:
+        snapshot.begin()
+    counts, helper_rows = split_pass.stage(conn, ctx.library, on_batch, helper, start)
+    snapshot.begin()
     migrated_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    result.recordings_skipped = capture_rows.mark_recordings(conn, migrated_at)
-    capture_rows.publish(conn)
+    result.recordings_skipped = capture_rows.mark_recordings(conn, migrated_at, also=helper_rows)
+    capture_rows.publish(conn, also=helper_rows)
     ctx.tracker.update("migrating", total, total, message="building indexes")
     schema.apply_v11_indexes(conn)
 

@@ -117,10 +117,14 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
     is kept and returned, and the new copy is dropped: a valid snapshot is never replaced,
     and retries do not pile up copies.
     """
+    remove_leftovers(library)
+    return _take(library, kind, tracker, journal_mode)
+
+
+def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> Manifest:
     folder = snapshot_dir(library)
     created_folder = not folder.exists()
     folder.mkdir(exist_ok=True)
-    remove_leftovers(library)
     now = datetime.now(timezone.utc)
     snapshot_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
     final = file_for(library, snapshot_id)
@@ -174,6 +178,9 @@ class _Taken:
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
 
+    def begin(self) -> None:
+        """Taken already: nothing to start."""
+
     def wait(self) -> Manifest:
         return self.manifest
 
@@ -194,16 +201,24 @@ class _SnapshotThread(threading.Thread):
         self.progress = _Background(tracker)
         self.manifest: Manifest | None = None
         self.error: BaseException | None = None
+        self._begun = False
+
+    def begin(self) -> None:
+        """Start copying, once: when the operation leaves a core free for it."""
+        if not self._begun:
+            self._begun = True
+            self.start()
 
     def run(self) -> None:
         library, kind, journal_mode = self._args
         try:
-            self.manifest = take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
+            self.manifest = _take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
 
     def wait(self) -> Manifest:
         """Block until the snapshot is taken (showing its progress); raise its error."""
+        self.begin()
         while self.is_alive():
             self.join(0.1)
             self._tracker.update("snapshot", self.progress.processed, self.progress.total,
@@ -223,15 +238,20 @@ class _SnapshotThread(threading.Thread):
         """After the operation failed: let the copy finish (a failed upgrade keeps its
         snapshot, as in rollback-journal mode), or stop it when the user cancelled.
         The snapshot's id, or None when there is none. Never raises its error."""
+        if not self._begun:
+            return None
         if self._tracker.cancelled:
             self.progress.stop.set()
         self.join()
         return self.manifest.id if self.manifest is not None else None
 
 
+Taking = _Taken | _SnapshotThread  # what `taking` yields
+
+
 @contextmanager
 def taking(library: str, kind: str, tracker: ProgressTracker,
-           journal_mode: str) -> Iterator[_Taken | _SnapshotThread]:
+           journal_mode: str) -> Iterator[Taking]:
     """Take a snapshot while the caller's transaction goes on. The caller must `wait()` for
     it before COMMIT (an upgrade is never durable without its snapshot).
 
@@ -239,15 +259,17 @@ def taking(library: str, kind: str, tracker: ProgressTracker,
     last committed state and never block the writer, so the copy holds exactly the library
     as it was before the transaction, whatever the transaction writes meanwhile. (In
     rollback-journal mode a reader would stop the writer from spilling pages to the file,
-    so the copy is taken first, in the caller's thread.) Leaving the block stops a copy
+    so the copy is taken first, in the caller's thread.) The thread starts at `begin()`,
+    when the caller has a core to spare (or at `wait()`). Leaving the block stops a copy
     still running and waits for it to clean up.
     """
     if journal_mode != "wal":
         yield _Taken(take(library, kind, tracker, journal_mode))
         return
+    # Here, not in the thread: the operation's own temp files (split_pass) come after.
+    remove_leftovers(library)
     job = _SnapshotThread(library, kind, tracker, journal_mode)
     tracker.update("snapshot", 0, None, message="making a safety copy")
-    job.start()
     try:
         yield job
     finally:

@@ -13,12 +13,13 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
 import pytest
 
-from app.engine import snapshots
+from app.engine import snapshots, split_pass
 from app.engine.status import status
 from tests.reliability import checker
 from tests.reliability.conftest import FULL, SMALL, full_only
@@ -149,18 +150,16 @@ def large_sets(tmp_path_factory: pytest.TempPathFactory):
     return {mode: scenarios.build(root / mode, mode, CRASH_LIBRARY, seed=7) for mode in MODES}
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("op", list(OPERATIONS))
-def test_sigkill_at_random_moments(large_sets, tmp_path: Path, op: str, mode: str) -> None:
-    scn = large_sets[mode][op]
-    work = tmp_path / "library.db"
+def kill_at_random_moments(scn: Scenario, work: Path, seed: str,
+                           after_each: Callable[[], list[str]] = list) -> list[str]:
+    """SIGKILL the operation KILLS times at random moments; the broken promises found."""
     # How long the operation takes here, so the kills land inside it.
     scn.fresh(work)
     started = time.monotonic()
     assert scn.run(str(work)).success
     duration = time.monotonic() - started
-    rng = random.Random(f"{op}-{mode}")
-    failures, states = [], []
+    rng = random.Random(seed)
+    failures = []
     for i in range(KILLS):
         scn.fresh(work)
         pid = _child(scn, work, None)
@@ -170,10 +169,47 @@ def test_sigkill_at_random_moments(large_sets, tmp_path: Path, op: str, mode: st
         killed = os.WIFSIGNALED(status_)
         tally("SIGKILLs at random moments" if killed else "SIGKILL came after the operation ended")
         state, problems = after_crash(scn, work)
-        states.append(state)
+        problems += after_each()
         tally(f"SIGKILL outcome: library {state}")
         if problems:
             failures.append(f"kill #{i} ({'killed' if killed else 'finished'}): {problems}")
+    return failures
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op", list(OPERATIONS))
+def test_sigkill_at_random_moments(large_sets, tmp_path: Path, op: str, mode: str) -> None:
+    failures = kill_at_random_moments(large_sets[mode][op], tmp_path / "library.db", f"{op}-{mode}")
+    assert not failures, "\n".join(failures[:5])
+
+
+def _running_helpers() -> list[int]:
+    """Processes running the data pass's helper (the suite runs one test at a time)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"app.engine.split_pass" in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def _no_helper_left() -> list[str]:
+    deadline = time.monotonic() + 5
+    while (left := _running_helpers()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [f"helper processes still running: {left}"] if left else []
+
+
+def test_sigkill_while_the_helper_works(large_sets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upgrade with its data pass split over two processes (forced here: the library
+    is small), killed at random moments: same promises, and its helper does not outlive it."""
+    monkeypatch.setattr(split_pass, "MIN_RECORDINGS", 0)
+    peaks = len(split_pass.peaks_mb)
+    scn = large_sets["wal"]["migrate"]
+    failures = kill_at_random_moments(scn, tmp_path / "library.db", "helper", _no_helper_left)
+    assert len(split_pass.peaks_mb) > peaks, "the helper never ran"
     assert not failures, "\n".join(failures[:5])
 
 

@@ -1,0 +1,208 @@
+"""The data pass on both cores: a helper process computes the upper part of the rows.
+
+The data rules are Python and hold the GIL, so a thread cannot run them beside the main
+data pass; a second process can. On a big WAL library, `Helper` starts one: it opens the
+library read-only (a WAL reader sees the last commit, which is the library exactly as it
+was before the upgrade's transaction, held open meanwhile by the main process), computes
+the V11 rows of the recordings with id >= `start` into staging tables of a scratch file of
+its own, and exits. The main process computes the recordings below `start` meanwhile, then
+attaches the scratch file and publishes both parts in key order. The helper never writes
+the library; it stops at its next batch when its parent is gone.
+
+The two talk through pipes: one JSON line on the helper's stdin (what to do); on its
+stdout the recordings done after each batch, then `done CAPTURES ITEMS DANGLING PEAK_MB`.
+The helper only saves time: when it cannot start or fails (its details, from its stderr,
+go to the log), the main process computes its part too, and any error it meets there is
+the main process's own, typed as usual.
+
+    python -m app.engine.split_pass      (the frozen app: `meeting-library-upgrade --split-pass-helper`)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import apsw
+
+from app.engine import capture_rows
+
+log = logging.getLogger(__name__)
+
+MIN_RECORDINGS = 40_000  # below this a second process costs more than it saves
+HELPER_SHARE = 0.45      # of the recordings; the helper also pays for starting up
+HELPER_FLAG = "--split-pass-helper"  # the frozen app's hidden entry for the helper
+SCHEMA = "helper"        # the scratch file, attached to the main connection
+
+# Peak memory of each helper that finished, for the benchmarks (a process's own VmHWM).
+peaks_mb: list[int] = []
+
+
+def helper_command() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, HELPER_FLAG]
+    return [sys.executable, "-m", "app.engine.split_pass"]
+
+
+def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
+          helper: Helper | None, start: str | None) -> tuple[capture_rows.Counts, str | None]:
+    """`capture_rows.stage` of the library's `main`, on both cores when a `helper` is
+    given a `start` (see `split_point`). Returns the counts and the attached schema holding
+    the helper's rows, for `capture_rows.publish` (None: every row is in the temp stage)."""
+    if helper is None or start is None or not helper.start(library, start):
+        return capture_rows.stage(conn, on_batch=on_batch), None
+    own = capture_rows.stage(conn, on_batch=lambda n: on_batch(n + helper.processed), stop=start)
+    theirs = helper.finish(conn, lambda: on_batch(own.captures + helper.processed))
+    if theirs is not None:
+        return own + theirs, SCHEMA
+    rest = capture_rows.write_rows(conn, "main", capture_rows.STAGE,
+                                   lambda n: on_batch(own.captures + n), start=start)
+    return own + rest, None
+
+
+def split_point(conn: apsw.Connection, total: int) -> str | None:
+    """The recording id from which the helper takes over (None: no helper)."""
+    if total < MIN_RECORDINGS:
+        return None
+    row = conn.execute("SELECT recording_id FROM transcripts ORDER BY recording_id LIMIT 1 OFFSET ?",
+                       (int(total * (1 - HELPER_SHARE)),)).fetchone()
+    return row[0] if row else None
+
+
+class Helper:
+    """The main process's handle on one helper process and its scratch file.
+
+    `start()` launches it, `processed` is how far it got, `finish()` waits for it and
+    attaches its rows as schema `SCHEMA`, `close()` (always, after the connection that
+    attached the file is closed) stops it if it still runs and removes the file.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.scratch: Path | None = None
+        self.processed = 0
+        self._proc: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        self._outcome: list[str] = []
+
+    def start(self, library: str, start: str) -> bool:
+        """Launch the helper on the recordings from `start`; False when it cannot start."""
+        # A `.tmp` file of the snapshots folder: a run that dies leaves it to the next
+        # operation's clean-up of leftovers (snapshots.remove_leftovers).
+        self.scratch = self.folder / f"split-pass-{os.getpid()}-{time.monotonic_ns()}.tmp"
+        job = {"library": library, "scratch": str(self.scratch), "start": start, "parent": os.getpid()}
+        try:
+            self.folder.mkdir(exist_ok=True)
+            # Made here, opened there without "create": a helper that starts after its
+            # upgrade died (and the next run removed the file) finds nothing to write to.
+            self.scratch.touch(exist_ok=False)
+            self._proc = subprocess.Popen(
+                helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, encoding="utf-8")
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps(job) + "\n")
+            self._proc.stdin.close()
+        except OSError:  # no process or no pipe: the main process does all the work
+            log.warning("the data pass's helper could not start", exc_info=True)
+            return False
+        self._reader = threading.Thread(target=self._read, name="split-pass", daemon=True)
+        self._reader.start()
+        return True
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            words = line.split()
+            if len(words) == 1 and words[0].isdigit():
+                self.processed = int(words[0])
+            elif words:
+                self._outcome = words
+
+    def finish(self, conn: apsw.Connection, on_wait: Callable[[], None]) -> capture_rows.Counts | None:
+        """Wait for the helper (calling `on_wait`, which may raise, every 0.1 s); attach
+        its rows to `conn` and return its counts; None when it failed (logged)."""
+        assert self._proc is not None and self._reader is not None
+        while self._reader.is_alive():
+            on_wait()
+            self._reader.join(0.1)
+        self._proc.wait()
+        assert self._proc.stderr is not None
+        details = self._proc.stderr.read()
+        match self._outcome:
+            case ["done", captures, items, dangling, peak]:
+                peaks_mb.append(int(peak))
+                conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.scratch),))
+                return capture_rows.Counts(int(captures), int(items), int(dangling))
+        log.warning("the data pass's helper failed (exit %s), the upgrade computes its part: %s",
+                    self._proc.returncode, details.strip())
+        return None
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            for pipe in (self._proc.stdout, self._proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        if self.scratch is not None:
+            self.scratch.unlink(missing_ok=True)
+
+
+# ---- the helper process ---------------------------------------------------------------
+
+def peak_rss_mb() -> int:
+    """This process's own peak resident memory (VmHWM, Linux), in MB; 0 elsewhere.
+
+    Not a child's rusage seen from its parent: on Linux a child's ru_maxrss keeps the
+    parent's peak from before exec, which would charge the parent's memory to it.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024)
+    except OSError:  # not Linux: no figure
+        pass
+    return 0
+
+
+def _compute(library: str, scratch: str, start: str, parent: int) -> capture_rows.Counts:
+    if os.getppid() != parent:
+        raise SystemExit(3)
+    conn = apsw.Connection(scratch, flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: never recovered, only discarded
+        conn.execute("PRAGMA synchronous = OFF")
+        targets = capture_rows.create_stage(conn, "main")
+        conn.execute("ATTACH DATABASE ? AS lib", (Path(library).resolve().as_uri() + "?mode=ro",))
+
+        def on_batch(processed: int) -> None:
+            print(processed, flush=True)
+            if os.getppid() != parent:  # the upgrade is gone: nobody will read the rows
+                raise SystemExit(3)
+
+        with conn:
+            return capture_rows.write_rows(conn, "lib", targets, on_batch, start=start)
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    """The helper's side: read the job from stdin, report on stdout. A failure's
+    traceback goes to stderr (the main process logs it) and the exit code is not 0."""
+    job = json.loads(sys.stdin.readline())
+    counts = _compute(job["library"], job["scratch"], job["start"], job["parent"])
+    print("done", counts.captures, counts.action_items, counts.dangling_meetings, peak_rss_mb(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
