@@ -113,14 +113,16 @@ def bench_size(size: int, runs: int, cold: bool = False) -> dict:
     return result
 
 
-def bench_other_operations(size: int) -> dict:
+def bench_other_operations(size: int, migrate_seconds: float) -> dict:
+    """Cleanup and rollback (CLI), and cancels spread over the upgrade's measured time."""
     library = library_for(size)
     work = fresh_copy(library, "ops")
     cleanup = cli_time("cleanup", "--library", str(work))
     cli_time("migrate", "--library", str(work))
     rollback = cli_time("rollback", "--library", str(work))
     latencies = []
-    for delay in (0.5, 1.5, 3.0, 5.0, 7.0):
+    for fraction in (0.05, 0.25, 0.5, 0.75, 0.95):
+        delay = round(fraction * migrate_seconds, 2)
         work = fresh_copy(library, "cancel")
         latencies.append(in_child("bench.cancel", str(work), str(delay)))
     return {"size": size, "cleanup_s": cleanup, "rollback_s": rollback, "cancel": latencies}
@@ -175,7 +177,8 @@ def main() -> None:
         cold_sizes = []
     results += [bench_size(size, args.runs, cold=True) for size in cold_sizes]
     results += [bench_size(int(size), 1) for size in args.once.split(",") if size]
-    other = bench_other_operations(max(sizes))
+    largest = next(r for r in results if r["size"] == max(sizes) and not r["cold"])
+    other = bench_other_operations(max(sizes), largest["median"]["a"]["total"])
     text = table(results, other)
     print(text)
     (DATA / "results.json").write_text(json.dumps({"results": results, "other": other}, indent=1))

@@ -7,12 +7,14 @@ out by hand, never computed with the code under test.
 from __future__ import annotations
 
 import json
+import uuid
 
 import apsw
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.engine import rules
 from app.engine.rules import (
     UNTITLED,
     ActionItem,
@@ -551,3 +553,16 @@ def test_property_any_json_value_parses_to_valid_items(value):
 @given(st.text(max_size=200))
 def test_property_any_text_parses_to_valid_items(raw):
     _check_items(parse_action_items(raw))
+
+
+@pytest.mark.parametrize("recording_id", ["rec-000001", "REC 1", "Zoë/é", "東京", "", "x" * 300])
+def test_ids_are_the_uuid5_they_always_were(recording_id: str) -> None:
+    """A rollback finds an upgrade's rows by making their ids again: the scheme is fixed."""
+    def uuid5(name: str) -> str:
+        return str(uuid.uuid5(rules.ID_NAMESPACE, name))
+
+    assert rules.capture_id(recording_id) == uuid5(f"knowledge_capture:{recording_id}")
+    assert rules.audio_source_id(recording_id) == uuid5(f"audio_source:{recording_id}")
+    for index in (0, 1, 10, 123):
+        assert rules.action_item_id(recording_id, index) == uuid5(f"action_item:{recording_id}:{index}")
+    assert str(rules.ID_NAMESPACE) == "6f1c3b0e-2d7a-5c4e-9b8f-1a2b3c4d5e6f"
