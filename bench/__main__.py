@@ -121,7 +121,7 @@ def bench_other_operations(size: int, migrate_seconds: float) -> dict:
     cli_time("migrate", "--library", str(work))
     rollback = cli_time("rollback", "--library", str(work))
     latencies = []
-    for fraction in (0.05, 0.25, 0.5, 0.75, 0.95):
+    for fraction in (0.05, 0.25, 0.45, 0.65, 0.85):
         delay = round(fraction * migrate_seconds, 2)
         work = fresh_copy(library, "cancel")
         latencies.append(in_child("bench.cancel", str(work), str(delay)))

@@ -101,8 +101,10 @@ def test_small_libraries_and_rollback_journal_have_no_helper(helpers, demo: Path
 @pytest.mark.parametrize("command", [
     [sys.executable, "-c", "import sys; print(7, flush=True); sys.exit(3)"],  # fails midway
     [sys.executable, "-c", "print('done 1 2')"],                               # says nonsense
+    [sys.executable, "-c", "print('done 1 2 3 4'); raise SystemExit(1)"],       # fails at exit
+    [sys.executable, "-c", "import sys; sys.stderr.write('x' * 200_000); sys.exit(1)"],  # a long error
     ["/nonexistent/helper"],                                                  # cannot start
-], ids=["fails", "garbled", "missing"])
+], ids=["fails", "garbled", "fails-at-exit", "long-error", "missing"])
 def test_a_failing_helper_leaves_its_part_to_the_upgrade(
         always_split, monkeypatch: pytest.MonkeyPatch, demo: Path, demo_template: Path,
         tmp_path: Path, command: list[str]) -> None:

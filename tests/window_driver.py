@@ -211,15 +211,24 @@ class Page:
         self.js(TWO_FRAMES_JS)
         self.wait("window.__frames === true", what="two animation frames")
 
-    def screenshot(self, name: str) -> str | None:
+    def screenshot(self, name: str, changed_from: str | None = None) -> str | None:
+        """Capture the window. `changed_from`: an earlier capture of a state that looks
+        different; the page's frame can reach the Qt widget a little after the DOM changed
+        (seen offscreen under load), so the capture is retried for up to 3 s until it
+        differs (and if it never does, the caller's comparison fails)."""
         folder = self.config.get("screenshots")
         if not folder:
             return None
         Path(folder).mkdir(parents=True, exist_ok=True)
         path = str(Path(folder) / f"{name}.png")
         self.settle()
-        ok = self.on_gui(lambda: self.window.native.grab().save(path, "PNG"))
-        return path if ok else None
+        before = Path(changed_from).read_bytes() if changed_from else None
+        deadline = time.monotonic() + 3
+        while True:
+            ok = self.on_gui(lambda: self.window.native.grab().save(path, "PNG"))
+            if not ok or before is None or Path(path).read_bytes() != before or time.monotonic() > deadline:
+                return path if ok else None
+            time.sleep(0.05)
 
 
 # ---- scenarios ------------------------------------------------------------------------
@@ -249,11 +258,11 @@ def scenario_upgrade(page: Page, seen: dict) -> None:
     page.js(RECORD_PROGRESS_JS)
     gate = _held_upgrade(page)
     seen["running"] = page.snapshot()
-    seen["shots"].append(page.screenshot("running"))
+    seen["shots"].append(page.screenshot("running", changed_from=seen["shots"][0]))
     gate.released.set()
     seen["final_state"] = page.wait_state("done", "failed")
     seen["done"] = page.snapshot()
-    seen["shots"].append(page.screenshot("done"))
+    seen["shots"].append(page.screenshot("done", changed_from=seen["shots"][1]))
     seen["events"] = page.js("window.__seen")
     seen["focused"] = page.js("document.activeElement && document.activeElement.id")
 

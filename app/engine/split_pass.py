@@ -10,10 +10,11 @@ attaches the scratch file and publishes both parts in key order. The helper neve
 the library; it stops at its next batch when its parent is gone.
 
 The two talk through pipes: one JSON line on the helper's stdin (what to do); on its
-stdout the recordings done after each batch, then `done CAPTURES ITEMS DANGLING PEAK_MB`.
-The helper only saves time: when it cannot start or fails (its details, from its stderr,
-go to the log), the main process computes its part too, and any error it meets there is
-the main process's own, typed as usual.
+stdout the recordings done after each batch, then `done CAPTURES ITEMS DANGLING PEAK_MB`
+(its stderr goes to the same pipe, so it can never fill up unread). The helper only saves
+time: when it cannot start or fails (what it printed goes to the log), the main process
+computes its part too, and any error it meets there is the main process's own, typed as
+usual.
 
     python -m app.engine.split_pass      (the frozen app: `meeting-library-upgrade --split-pass-helper`)
 """
@@ -37,7 +38,7 @@ from app.engine import capture_rows
 log = logging.getLogger(__name__)
 
 MIN_RECORDINGS = 40_000  # below this a second process costs more than it saves
-HELPER_SHARE = 0.45      # of the recordings; the helper also pays for starting up
+HELPER_SHARE = 0.5       # of the recordings: measured, the two parts then end together
 HELPER_FLAG = "--split-pass-helper"  # the frozen app's hidden entry for the helper
 SCHEMA = "helper"        # the scratch file, attached to the main connection
 
@@ -58,9 +59,14 @@ def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
     the helper's rows, for `capture_rows.publish` (None: every row is in the temp stage)."""
     if helper is None or start is None or not helper.start(library, start):
         return capture_rows.stage(conn, on_batch=on_batch), None
+    started = time.monotonic()
     own = capture_rows.stage(conn, on_batch=lambda n: on_batch(n + helper.processed), stop=start)
+    own_done = time.monotonic()
     theirs = helper.finish(conn, lambda: on_batch(own.captures + helper.processed))
     if theirs is not None:
+        # For tuning HELPER_SHARE: the two parts should end together.
+        log.info("data pass: own part %.2f s, then waited %.2f s for the helper",
+                 own_done - started, time.monotonic() - own_done)
         return own + theirs, SCHEMA
     rest = capture_rows.write_rows(conn, "main", capture_rows.STAGE,
                                    lambda n: on_batch(own.captures + n), start=start)
@@ -91,6 +97,7 @@ class Helper:
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._outcome: list[str] = []
+        self._said: list[str] = []  # anything else it printed: a traceback, for the log
 
     def start(self, library: str, start: str) -> bool:
         """Launch the helper on the recordings from `start`; False when it cannot start."""
@@ -105,7 +112,7 @@ class Helper:
             self.scratch.touch(exist_ok=False)
             self._proc = subprocess.Popen(
                 helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
             assert self._proc.stdin is not None
             self._proc.stdin.write(json.dumps(job) + "\n")
             self._proc.stdin.close()
@@ -122,8 +129,10 @@ class Helper:
             words = line.split()
             if len(words) == 1 and words[0].isdigit():
                 self.processed = int(words[0])
-            elif words:
+            elif words[:1] == ["done"]:
                 self._outcome = words
+            elif len(self._said) < 200:
+                self._said.append(line.rstrip())
 
     def finish(self, conn: apsw.Connection, on_wait: Callable[[], None]) -> capture_rows.Counts | None:
         """Wait for the helper (calling `on_wait`, which may raise, every 0.1 s); attach
@@ -133,15 +142,14 @@ class Helper:
             on_wait()
             self._reader.join(0.1)
         self._proc.wait()
-        assert self._proc.stderr is not None
-        details = self._proc.stderr.read()
-        match self._outcome:
-            case ["done", captures, items, dangling, peak]:
-                peaks_mb.append(int(peak))
-                conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.scratch),))
-                return capture_rows.Counts(int(captures), int(items), int(dangling))
+        numbers = self._outcome[1:]
+        if self._proc.returncode == 0 and len(numbers) == 4 and all(n.isdigit() for n in numbers):
+            captures, items, dangling, peak = map(int, numbers)
+            peaks_mb.append(peak)
+            conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.scratch),))
+            return capture_rows.Counts(captures, items, dangling)
         log.warning("the data pass's helper failed (exit %s), the upgrade computes its part: %s",
-                    self._proc.returncode, details.strip())
+                    self._proc.returncode, "\n".join(self._said))
         return None
 
     def close(self) -> None:
@@ -149,9 +157,10 @@ class Helper:
             if self._proc.poll() is None:
                 self._proc.kill()
             self._proc.wait()
-            for pipe in (self._proc.stdout, self._proc.stderr):
-                if pipe is not None:
-                    pipe.close()
+            if self._reader is not None:
+                self._reader.join()  # ends with the pipe, now that the helper has exited
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
         if self.scratch is not None:
             self.scratch.unlink(missing_ok=True)
 
