@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -207,6 +208,9 @@ def _compute(library: str, scratch: str, start: str, parent: int) -> capture_row
 def main() -> int:
     """The helper's side: read the job from stdin, report on stdout. A failure's
     traceback goes to stderr (the main process logs it) and the exit code is not 0."""
+    # Ctrl-C in a terminal reaches the whole process group: the upgrade decides (a cancel
+    # kills this process), so this one does not die on its own with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     job = json.loads(sys.stdin.readline())
     counts = _compute(job["library"], job["scratch"], job["start"], job["parent"])
     print("done", counts.captures, counts.action_items, counts.dangling_meetings, peak_rss_mb(), flush=True)
