@@ -186,3 +186,27 @@ def test_the_helper_stops_when_its_upgrade_is_gone(demo: Path, tmp_path: Path) -
     failed = subprocess.run(split_pass.helper_command(), input=job + "\n", capture_output=True,
                             text=True, timeout=60)
     assert failed.returncode != 0 and not missing.exists()
+
+
+def test_the_scratch_file_is_gone_before_commit(always_split, monkeypatch: pytest.MonkeyPatch,
+                                               demo: Path) -> None:
+    """So that a crash after COMMIT leaves nothing beside the library."""
+    folder = snapshots.snapshot_dir(str(demo))
+    attached: list[bool] = []
+    finish = split_pass.Helper.finish
+
+    def finish_and_look(self: split_pass.Helper, *args):
+        counts = finish(self, *args)
+        attached.append(self.scratch is not None and self.scratch.exists())
+        return counts
+
+    monkeypatch.setattr(split_pass.Helper, "finish", finish_and_look)
+    seen: dict[str, list[bool]] = {}
+    registry = ProgressRegistry()
+    registry.subscribe(lambda event: seen.setdefault(event.phase, []).append(
+        any(p.name.startswith("split-pass-") for p in folder.glob("*.tmp"))))
+
+    assert migrate(str(demo), registry=registry).success
+    assert attached == [True], "no helper's file was attached"
+    assert seen["verifying"] and seen["committing"]
+    assert not any(seen["verifying"] + seen["committing"])

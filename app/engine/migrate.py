@@ -5,7 +5,9 @@ write lock -> re-read the version -> one transaction for the schema, the data, t
 indexes, the verification, a quick_check of the tables it wrote and the version row,
 while a snapshot of the library as it was is taken (in its own thread in WAL mode, first in
 rollback-journal mode; its quick_check doubles as the library's, the copy holding exactly
-the library's pages) -> COMMIT only when all of them hold and the snapshot is on disk.
+the library's pages; on a big WAL library, the data pass runs half in a helper process
+and the copy after it, see `split_pass`) -> COMMIT only when all of them hold and the
+snapshot is on disk.
 Any error or a cancel rolls the transaction back and keeps a finished snapshot; a retry
 reuses it when the library still matches it byte for byte.
 """
@@ -60,8 +62,10 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
             txn.commit()
         result.version = library.TARGET_VERSION
     finally:
-        conn.close()
-        helper.close()  # after the connection: it may have the helper's file attached
+        try:
+            conn.close()
+        finally:
+            helper.close()  # after the connection: it may have the helper's file attached
 
 
 def _already_done(ctx: Context, result: MigrateResult) -> None:
@@ -97,6 +101,8 @@ def _upgrade(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, result:
     migrated_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     result.recordings_skipped = capture_rows.mark_recordings(conn, migrated_at, also=helper_rows)
     capture_rows.publish(conn, also=helper_rows)
+    if helper is not None:
+        helper.discard_scratch()
     ctx.tracker.update("migrating", total, total, message="building indexes")
     schema.apply_v11_indexes(conn)
 

@@ -153,6 +153,17 @@ class Helper:
                     self._proc.returncode, "\n".join(self._said))
         return None
 
+    def discard_scratch(self) -> None:
+        """The helper's rows are published: its file goes now, so that a crash after
+        COMMIT leaves nothing behind (the connection that has it attached reads no more;
+        POSIX lets it keep the file open). Where the OS refuses to remove an open file
+        (Windows), `close()` removes it."""
+        if self.scratch is not None:
+            try:
+                self.scratch.unlink(missing_ok=True)
+            except OSError:  # still open, on Windows: close() comes back to it
+                log.debug("the helper's scratch file stays until the upgrade ends", exc_info=True)
+
     def close(self) -> None:
         if self._proc is not None:
             if self._proc.poll() is None:
