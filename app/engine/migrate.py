@@ -63,6 +63,7 @@ def _migrate(ctx: Context, result: MigrateResult) -> None:
         result.version = library.TARGET_VERSION
     finally:
         try:
+            helper.detach(conn)  # the transaction is over: DETACH is allowed
             conn.close()
         finally:
             helper.close()  # after the connection: it may have the helper's file attached

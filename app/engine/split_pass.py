@@ -99,6 +99,7 @@ class Helper:
         self._reader: threading.Thread | None = None
         self._outcome: list[str] = []
         self._said: list[str] = []  # anything else it printed: a traceback, for the log
+        self._attached = False
 
     def start(self, library: str, start: str) -> bool:
         """Launch the helper on the recordings from `start`; False when it cannot start."""
@@ -148,6 +149,7 @@ class Helper:
             captures, items, dangling, peak = map(int, numbers)
             peaks_mb.append(peak)
             conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.scratch),))
+            self._attached = True
             return capture_rows.Counts(captures, items, dangling)
         log.warning("the data pass's helper failed (exit %s), the upgrade computes its part: %s",
                     self._proc.returncode, "\n".join(self._said))
@@ -163,6 +165,19 @@ class Helper:
                 self.scratch.unlink(missing_ok=True)
             except OSError:  # still open, on Windows: close() comes back to it
                 log.debug("the helper's scratch file stays until the upgrade ends", exc_info=True)
+
+    def detach(self, conn: apsw.Connection) -> None:
+        """Let go of the helper's file, once the transaction is over and before `conn`
+        closes: letting go of a removed file frees its blocks, which apsw's `close()`
+        would do holding the GIL (measured: 0.13 s for 492 MB with every other thread
+        stopped, a 0.58 s gap between progress events at a million recordings); DETACH
+        does it without."""
+        if self._attached:
+            self._attached = False
+            try:
+                conn.execute(f"DETACH DATABASE {SCHEMA}")
+            except apsw.Error:  # close() lets go of it anyway, only holding the GIL
+                log.debug("could not detach the helper's file", exc_info=True)
 
     def close(self) -> None:
         if self._proc is not None:
