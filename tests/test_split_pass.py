@@ -84,16 +84,14 @@ def test_upgrade_with_a_helper_equals_plain_row_by_row(
     assert _leftovers(demo) == []
 
 
-def test_small_libraries_and_rollback_journal_have_no_helper(helpers, demo: Path, tmp_path: Path) -> None:
+def test_small_libraries_and_rollback_journal_have_no_helper(
+        helpers, monkeypatch: pytest.MonkeyPatch, demo: Path, tmp_path: Path) -> None:
     peaks = len(split_pass.peaks_mb)
     assert migrate(str(demo)).success  # 1,500 recordings: below MIN_RECORDINGS
     journal = tmp_path / "journal.db"
     create_demo_library(str(journal), recordings=300, seed=2, journal_mode="delete")
-    split_pass.MIN_RECORDINGS, saved = 0, split_pass.MIN_RECORDINGS
-    try:
-        assert migrate(str(journal)).success
-    finally:
-        split_pass.MIN_RECORDINGS = saved
+    monkeypatch.setattr(split_pass, "MIN_RECORDINGS", 0)  # any size, but rollback-journal mode
+    assert migrate(str(journal)).success
     assert len(split_pass.peaks_mb) == peaks
     assert all(h.scratch is None for h in helpers)
 
