@@ -5,11 +5,11 @@ frozen app cannot start as `python -m`."""
 
 import sys
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--split-pass-helper"]:
-        from app.engine import split_pass
+from app.engine import split_pass
 
-        raise SystemExit(split_pass.main())
+if __name__ == "__main__":
+    if sys.argv[1:] == [split_pass.HELPER_FLAG]:
+        raise SystemExit(split_pass.main())  # without importing the CLI and the window
     from app.cli import main
 
     raise SystemExit(main())

@@ -69,6 +69,7 @@ def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
         log.info("data pass: own part %.2f s, then waited %.2f s for the helper",
                  own_done - started, time.monotonic() - own_done)
         return own + theirs, SCHEMA
+    # The helper failed (its output is in the log): this process computes that half too.
     rest = capture_rows.write_rows(conn, "main", capture_rows.STAGE,
                                    lambda n: on_batch(own.captures + n), start=start)
     return own + rest, None
