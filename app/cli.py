@@ -180,5 +180,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
         if unsubscribe:
             unsubscribe()
-    print(result.model_dump_json() if args.json else _summary(result))
+    _print_result(result.model_dump_json() if args.json else _summary(result))
     return exit_code(result)
+
+
+def _print_result(text: str) -> None:
+    """Print the outcome; a reader that went away (`| head`) changes nothing of it: the
+    exit code and the log still tell it, and no traceback follows."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and complain: point it at nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

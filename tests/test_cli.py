@@ -70,6 +70,16 @@ def test_full_flow_through_the_cli_checked_through_the_library(lib) -> None:
     assert back.returncode == 0 and status(str(lib)).version == 10
 
 
+def test_a_reader_that_went_away_gets_no_traceback(lib) -> None:
+    """`python -m app migrate ... | head -1`: the upgrade stands, the exit code says so."""
+    proc = subprocess.Popen([sys.executable, "-m", "app", "migrate", "--library", str(lib), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # gone before the child writes anything
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (0, "")
+    assert status(str(lib)).version == 11
+
+
 def test_human_output_has_summary_and_progress_on_stderr(lib) -> None:
     proc = cli("migrate", "--library", str(lib))
     assert proc.returncode == 0

@@ -72,12 +72,15 @@ def test_refuses_when_the_user_changed_data_since_and_force_restores(upgraded) -
     lib.execute("INSERT INTO knowledge_captures (id, title, captured_at) VALUES ('mine', 'My note', '2025')")
     lib.execute("UPDATE meetings SET subject = 'Renamed' WHERE id = 'm000'")
     changed = lib.dump()
+    kept = _snapshot_files(lib)
 
     refused = rollback(str(lib))
     assert [e.code for e in refused.errors] == ["WOULD_LOSE_DATA"]
     assert {"action_items", "knowledge_captures", "meetings"} <= set(refused.would_lose)
     assert "action_items" in refused.errors[0].message and "force" in refused.errors[0].message
     assert lib.dump() == changed  # nothing happened
+    # The safety copy taken beside the comparison went with the refusal.
+    assert refused.safety_snapshot_id is None and _snapshot_files(lib) == kept
 
     forced = rollback(str(lib), force=True)
     assert forced.success, forced.errors
@@ -170,3 +173,53 @@ def test_a_recording_added_since_counts_once(upgraded) -> None:
     lib.execute("UPDATE recordings SET migration_status = 'error' WHERE id = 'r00001'")
     # the status is not a V10 column: only the upgrade-status comparison sees it
     assert rollback(str(lib)).would_lose == {"recordings": 1, "recordings (upgrade status)": 1}
+
+
+def _snapshot_files(lib: Library) -> list[str]:
+    return sorted(p.name for p in snapshots.snapshot_dir(str(lib)).iterdir())
+
+
+def test_a_rollback_cancelled_while_comparing_leaves_no_safety_copy(make_library, journal_mode) -> None:
+    from app.engine.progress import ProgressRegistry
+
+    lib = make_library(journal_mode=journal_mode)
+    fill(lib, 3000)  # two batches of the comparison: the cancel lands after the first
+    assert migrate(str(lib)).success
+    state, kept = lib.dump(), _snapshot_files(lib)
+    registry = ProgressRegistry()
+    seen = []
+
+    def cancel_while_comparing(event) -> None:
+        seen.append(event.phase)
+        if event.phase == "checking" and event.processed:
+            registry.cancel_all()
+
+    registry.subscribe(cancel_while_comparing)
+    result = rollback(str(lib), registry=registry)
+    assert [e.code for e in result.errors] == ["CANCELLED"]
+    assert "checking" in seen
+    assert lib.dump() == state and lib.version() == 11
+    assert _snapshot_files(lib) == kept
+
+
+def test_discarding_a_reused_snapshot_keeps_it(make_library, journal_mode) -> None:
+    """An operation that stops drops the safety copy it made, never an identical older
+    snapshot that the copy reused."""
+    from app.engine.progress import ProgressRegistry
+
+    library = make_library(journal_mode=journal_mode)
+    fill(library, 50)
+    tracker = ProgressRegistry().open("rollback")
+    path, mode = str(library), library.journal_mode()
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as first:
+        kept = first.wait()
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as again:
+        assert again.wait().id == kept.id  # the library did not change: reused
+        again.discard()
+    snapshots.validate(path, kept)
+    library.insert("config", key="changed", value="since")
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as new:
+        fresh = new.wait()
+        assert fresh.id != kept.id
+        new.discard()  # negative control: a new one does go
+    assert [m.id for m in snapshots.list_manifests(path)] == [kept.id]

@@ -1,10 +1,11 @@
 """rollback: put the library back as it was just before its upgrade.
 
 Under the lock: find and hash-check the newest pre-upgrade snapshot, work out what a
-restore would discard (rows the user changed or added since the upgrade), refuse unless
-forced, take a safety snapshot of the current state, then copy the snapshot over the
-library through the backup API (atomic) and check the result against the manifest. If that
-check fails, the safety snapshot is put back.
+restore would discard (rows the user changed or added since the upgrade) while a safety
+snapshot of the current state is taken beside it (WAL: in its own thread), refuse unless
+forced (and drop the safety snapshot), then copy the snapshot over the library through
+the backup API (atomic) and check the result against the manifest. If that check fails,
+the safety snapshot is put back.
 """
 
 from __future__ import annotations
@@ -54,12 +55,16 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
             with WriteTransaction(conn, ctx.tracker):
                 if library.read_version(conn) != library.TARGET_VERSION:
                     raise errors.NothingToRollBack()
-                result.would_lose = changes.changed_original_tables(conn)
-                result.would_lose.update(changes.changed_upgrade_rows(
-                    ctx.library, str(snapshots.file_for(ctx.library, target.id)), ctx.tracker))
-                if result.would_lose and not force:
-                    raise _would_lose(result.would_lose)
-                safety = snapshots.take(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker, info.journal_mode)
+                with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker,
+                                      info.journal_mode) as safety_copy:
+                    # The comparison only reads: the safety copy runs beside it.
+                    safety_copy.begin()
+                    try:
+                        _refuse_to_lose(ctx, result, target, conn, force)
+                        safety = safety_copy.wait()
+                    except BaseException:
+                        safety_copy.discard()  # only a restore needs it, and none will run
+                        raise
                 result.safety_snapshot_id = safety.id
                 # The write lock is released when this transaction ends and re-taken by the
                 # backup's first step; the files' signature proves nobody wrote in between.
@@ -98,6 +103,16 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
         result.version = target.version
     finally:
         conn.close()
+
+
+def _refuse_to_lose(ctx: Context, result: RollbackResult, target: snapshots.Manifest,
+                    conn: apsw.Connection, force: bool) -> None:
+    """Find every change made since the upgrade; WOULD_LOSE_DATA unless `force`."""
+    result.would_lose = changes.changed_original_tables(conn)
+    result.would_lose.update(changes.changed_upgrade_rows(
+        ctx.library, str(snapshots.file_for(ctx.library, target.id)), ctx.tracker))
+    if result.would_lose and not force:
+        raise _would_lose(result.would_lose)
 
 
 _RESTORED_WITH_ERROR = ("The library was restored, but the disk reported an error at the very end. "

@@ -118,10 +118,12 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
     and retries do not pile up copies.
     """
     remove_leftovers(library)
-    return _take(library, kind, tracker, journal_mode)
+    return _take(library, kind, tracker, journal_mode)[0]
 
 
-def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> Manifest:
+def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> tuple[Manifest, bool]:
+    """`take` without the clean-up of leftovers; also says whether the snapshot is new
+    (False: an identical one was reused)."""
     folder = snapshot_dir(library)
     created_folder = not folder.exists()
     folder.mkdir(exist_ok=True)
@@ -137,7 +139,7 @@ def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) 
                 and _is_valid(library, previous, tracker)):
             tmp.unlink()
             log.info("snapshot %s still holds exactly this library; reusing it", previous.id)
-            return previous
+            return previous, False
         os.replace(tmp, final)
         _write_json_atomically(_manifest_path(library, snapshot_id), manifest.model_dump_json(indent=1))
     except BaseException:
@@ -149,7 +151,16 @@ def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) 
             folder.rmdir()
         raise
     log.info("snapshot %s taken (%d bytes)", snapshot_id, manifest.size_bytes)
-    return manifest
+    return manifest, True
+
+
+def _remove(library: str, manifest: Manifest) -> None:
+    """Delete a snapshot: the manifest first, so that a crash in between leaves a file
+    without one, which is no snapshot and goes with the next clean-up of leftovers."""
+    _manifest_path(library, manifest.id).unlink(missing_ok=True)
+    file_for(library, manifest.id).unlink(missing_ok=True)
+    _fsync_path(snapshot_dir(library))
+    log.info("snapshot %s discarded", manifest.id)
 
 
 class _Background:
@@ -175,8 +186,10 @@ class _Background:
 class _Taken:
     """A snapshot already taken (rollback-journal mode): the same face as `_SnapshotThread`."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, library: str, manifest: Manifest, created: bool) -> None:
+        self._library = library
         self.manifest = manifest
+        self.created = created
 
     def begin(self) -> None:
         """Taken already: nothing to start."""
@@ -190,6 +203,12 @@ class _Taken:
     def settled_id(self) -> str | None:
         return self.manifest.id
 
+    def discard(self) -> None:
+        """The operation no longer needs it: remove it, unless it was an older one reused."""
+        if self.created:
+            self.created = False
+            _remove(self._library, self.manifest)
+
 
 class _SnapshotThread(threading.Thread):
     """A snapshot taken in its own thread; `wait()` hands its result or error over."""
@@ -200,6 +219,7 @@ class _SnapshotThread(threading.Thread):
         self._tracker = tracker
         self.progress = _Background(tracker)
         self.manifest: Manifest | None = None
+        self.created = False  # a new snapshot, not an identical older one reused
         self.error: BaseException | None = None
         self._begun = False
 
@@ -212,7 +232,7 @@ class _SnapshotThread(threading.Thread):
     def run(self) -> None:
         library, kind, journal_mode = self._args
         try:
-            self.manifest = _take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
+            self.manifest, self.created = _take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
 
@@ -245,6 +265,17 @@ class _SnapshotThread(threading.Thread):
         self.join()
         return self.manifest.id if self.manifest is not None else None
 
+    def discard(self) -> None:
+        """The operation no longer needs the snapshot: stop the copy, or remove the
+        snapshot it made (never an identical older one it reused). Never raises the
+        copy's error."""
+        if self._begun:
+            self.progress.stop.set()
+            self.join()
+        if self.manifest is not None and self.created:
+            self.created = False
+            _remove(self._args[0], self.manifest)
+
 
 Taking = _Taken | _SnapshotThread  # what `taking` yields
 
@@ -261,13 +292,14 @@ def taking(library: str, kind: str, tracker: ProgressTracker,
     rollback-journal mode a reader would stop the writer from spilling pages to the file,
     so the copy is taken first, in the caller's thread.) The thread starts at `begin()`,
     when the caller has a core to spare (or at `wait()`). Leaving the block stops a copy
-    still running and waits for it to clean up.
+    still running and waits for it to clean up; `discard()` also removes a finished one,
+    for an operation that stops before it needs its snapshot.
     """
-    if journal_mode != "wal":
-        yield _Taken(take(library, kind, tracker, journal_mode))
-        return
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     remove_leftovers(library)
+    if journal_mode != "wal":
+        yield _Taken(library, *_take(library, kind, tracker, journal_mode))
+        return
     job = _SnapshotThread(library, kind, tracker, journal_mode)
     tracker.update("snapshot", 0, None, message="making a safety copy")
     try:
