@@ -7,9 +7,10 @@
   one, the earliest such transcript moves to it;
 - invalid meeting references: a recording points at a meeting that does not exist.
 
-The run happens under the lock, after a snapshot, in one transaction, in an order that
-leaves no new orphans: duplicates (with their transcripts) before orphans, embeddings
-after every transcript delete. In a V11 library a duplicate that a knowledge capture was
+The run happens under the lock, in one transaction that commits only once a snapshot of
+the library as it was is on disk (in WAL mode copied beside the steps, see
+`snapshots.taking`). The steps run in an order that leaves no new orphans: duplicates
+(with their transcripts) before orphans, embeddings after every transcript delete. In a V11 library a duplicate that a knowledge capture was
 made from is kept, since deleting it would orphan the capture.
 """
 
@@ -132,20 +133,15 @@ def _run(ctx: Context, result: CleanupResult) -> None:
                 result.warnings.append(ctx.problem("NOTHING_TO_CLEAN", "The library has nothing to clean up."))
                 return
             library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 4)
-            snapshot = snapshots.take(ctx.library, snapshots.PRE_CLEANUP, ctx.tracker, info.journal_mode)
-            result.snapshot_id = snapshot.id
-            conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
-            for index, (name, sql, field) in enumerate(STEPS):
-                ctx.tracker.update("cleaning", index, len(STEPS), message=name)
+            with snapshots.taking(ctx.library, snapshots.PRE_CLEANUP, ctx.tracker,
+                                  info.journal_mode) as snapshot:
+                snapshot.begin()  # the steps are SQL, off the GIL: the copy runs beside them
                 try:
-                    result.steps.append(_step(conn, name, sql))
-                except errors.EngineError as exc:
-                    result.steps.append(CleanupStep(name=name, error=ctx.problem(exc.code, exc.message)))
+                    _clean(conn, ctx, result, snapshot)
+                except BaseException:
+                    result.snapshot_id = snapshot.settled_id()
                     raise
-                if field:
-                    setattr(result, field, result.steps[-1].count)
-            ctx.tracker.update("verifying")
-            _verify(conn)
+                result.snapshot_id = snapshot.wait().id
             ctx.tracker.update("committing")
             txn.commit()
     except BaseException:
@@ -153,6 +149,24 @@ def _run(ctx: Context, result: CleanupResult) -> None:
         raise
     finally:
         conn.close()
+
+
+def _clean(conn: apsw.Connection, ctx: Context, result: CleanupResult,
+           snapshot: snapshots.Taking) -> None:
+    """The steps, in order, and the check that nothing is left to clean."""
+    conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
+    for index, (name, sql, field) in enumerate(STEPS):
+        snapshot.raise_if_failed()
+        ctx.tracker.update("cleaning", index, len(STEPS), message=name)
+        try:
+            result.steps.append(_step(conn, name, sql))
+        except errors.EngineError as exc:
+            result.steps.append(CleanupStep(name=name, error=ctx.problem(exc.code, exc.message)))
+            raise
+        if field:
+            setattr(result, field, result.steps[-1].count)
+    ctx.tracker.update("verifying")
+    _verify(conn)
 
 
 def _report_rolled_back(result: CleanupResult) -> None:
