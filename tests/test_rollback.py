@@ -12,7 +12,7 @@ import pytest
 from app.engine import snapshots
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
-from tests.conftest import Library, fill
+from tests.conftest import Library, fill, logical_dump
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def upgraded(make_library, journal_mode):
 def test_rollback_after_success_restores_the_exact_original(upgraded) -> None:
     lib, before = upgraded
     mode = lib.journal_mode()
+    upgraded_state = lib.dump()
     result = rollback(str(lib))
     assert result.success, result.errors
     assert result.version == 10 and result.version_before == 11
@@ -38,6 +39,8 @@ def test_rollback_after_success_restores_the_exact_original(upgraded) -> None:
     assert result.safety_snapshot_id and result.safety_snapshot_id.startswith("pre-rollback")
     safety = [m for m in snapshots.list_manifests(str(lib)) if m.id == result.safety_snapshot_id][0]
     assert safety.version == 11  # the state just before the restore is kept too
+    copied = logical_dump(snapshots.file_for(str(lib), safety.id), readonly=True)
+    assert copied == upgraded_state != before
 
 
 def test_upgrade_after_rollback_gives_the_same_ids(upgraded) -> None:

@@ -10,8 +10,9 @@
 The run happens under the lock, in one transaction that commits only once a snapshot of
 the library as it was is on disk (in WAL mode copied beside the steps, see
 `snapshots.taking`). The steps run in an order that leaves no new orphans: duplicates
-(with their transcripts) before orphans, embeddings after every transcript delete. In a V11 library a duplicate that a knowledge capture was
-made from is kept, since deleting it would orphan the capture.
+(with their transcripts) before orphans, embeddings after every transcript delete. In a
+V11 library a duplicate that a knowledge capture was made from is kept, since deleting it
+would orphan the capture.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Under the lock: find and hash-check the newest pre-upgrade snapshot, work out what a
 restore would discard (rows the user changed or added since the upgrade) while a safety
-snapshot of the current state is taken beside it (WAL: in its own thread), refuse unless
+snapshot of the current state is taken beside it (in its own thread), refuse unless
 forced (and drop the safety snapshot), then copy the snapshot over the library through
 the backup API (atomic) and check the result against the manifest. If that check fails,
 the safety snapshot is put back.
@@ -56,7 +56,7 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
                 if library.read_version(conn) != library.TARGET_VERSION:
                     raise errors.NothingToRollBack()
                 with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker,
-                                      info.journal_mode) as safety_copy:
+                                      info.journal_mode, writes=False) as safety_copy:
                     # The comparison only reads: the safety copy runs beside it.
                     safety_copy.begin()
                     try:

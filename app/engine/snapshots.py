@@ -155,11 +155,16 @@ def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) 
 
 
 def _remove(library: str, manifest: Manifest) -> None:
-    """Delete a snapshot: the manifest first, so that a crash in between leaves a file
-    without one, which is no snapshot and goes with the next clean-up of leftovers."""
-    _manifest_path(library, manifest.id).unlink(missing_ok=True)
-    file_for(library, manifest.id).unlink(missing_ok=True)
-    _fsync_path(snapshot_dir(library))
+    """Delete a snapshot that is no longer needed: the manifest first, so that whatever
+    stops it halfway leaves a file without one, which is no snapshot and goes with the next
+    clean-up of leftovers. Never raises: the operation's own outcome is what matters."""
+    try:
+        _manifest_path(library, manifest.id).unlink(missing_ok=True)
+        file_for(library, manifest.id).unlink(missing_ok=True)
+        _fsync_path(snapshot_dir(library))
+    except OSError:  # a whole snapshot, or a file without manifest, left: both harmless
+        log.warning("could not remove snapshot %s", manifest.id, exc_info=True)
+        return
     log.info("snapshot %s discarded", manifest.id)
 
 
@@ -282,7 +287,7 @@ Taking = _Taken | _SnapshotThread  # what `taking` yields
 
 @contextmanager
 def taking(library: str, kind: str, tracker: ProgressTracker,
-           journal_mode: str) -> Iterator[Taking]:
+           journal_mode: str, writes: bool = True) -> Iterator[Taking]:
     """Take a snapshot while the caller's transaction goes on. The caller must `wait()` for
     it before COMMIT (an upgrade is never durable without its snapshot).
 
@@ -290,14 +295,15 @@ def taking(library: str, kind: str, tracker: ProgressTracker,
     last committed state and never block the writer, so the copy holds exactly the library
     as it was before the transaction, whatever the transaction writes meanwhile. (In
     rollback-journal mode a reader would stop the writer from spilling pages to the file,
-    so the copy is taken first, in the caller's thread.) The thread starts at `begin()`,
+    so the copy is taken first, in the caller's thread, unless the caller says its
+    transaction `writes` nothing to the library.) The thread starts at `begin()`,
     when the caller has a core to spare (or at `wait()`). Leaving the block stops a copy
     still running and waits for it to clean up; `discard()` also removes a finished one,
     for an operation that stops before it needs its snapshot.
     """
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     remove_leftovers(library)
-    if journal_mode != "wal":
+    if journal_mode != "wal" and writes:
         yield _Taken(library, *_take(library, kind, tracker, journal_mode))
         return
     job = _SnapshotThread(library, kind, tracker, journal_mode)
