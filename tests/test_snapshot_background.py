@@ -59,6 +59,25 @@ def test_a_failing_snapshot_stops_the_upgrade_and_leaves_nothing(wal_library: Li
     assert migrate(str(wal_library)).success
 
 
+@pytest.mark.parametrize("error", ["full", "io"])
+def test_a_failing_snapshot_stops_a_cleanup_and_leaves_nothing(wal_library: Library, error: str) -> None:
+    from app.engine.cleanup import run_cleanup
+
+    wal_library.insert("transcripts", id="orphan", recording_id="gone", full_text="x")
+    before = wal_library.dump()
+    fault = Fault(n=1, ops=("write",), error=error, persistent=True, file_filter=".sqlite.tmp")
+    with FaultVFS(fault) as vfs:
+        result = run_cleanup(str(wal_library))
+    assert vfs.trace.fired, "the fault never reached the snapshot"
+    assert [e.code for e in result.errors] == ["DISK_FULL" if error == "full" else "IO_ERROR"]
+    assert result.snapshot_id is None and result.orphaned_transcripts_removed == 0
+    assert wal_library.dump() == before
+    folder = snapshots.snapshot_dir(str(wal_library))
+    assert not folder.exists() or list(folder.iterdir()) == []
+    fixed = run_cleanup(str(wal_library))  # and with a working disk it goes through
+    assert fixed.success and fixed.orphaned_transcripts_removed == 1
+
+
 def test_the_copy_reads_committed_pages_only(wal_library: Library) -> None:
     """What the background copy relies on: a WAL reader opened while a transaction has
     written (and spilled) pages still sees only the last commit."""
