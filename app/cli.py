@@ -49,7 +49,7 @@ def cmd_cleanup(args: argparse.Namespace) -> OperationResult:
 
 def cmd_demo_library(args: argparse.Namespace) -> int:
     """Write a realistic V10 demo library to a new file."""
-    from app.engine.demo import create_demo_library
+    from app.samples.demo import create_demo_library
 
     try:
         summary = create_demo_library(args.path, recordings=args.recordings, seed=args.seed,

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"

@@ -16,7 +16,8 @@ import time
 import apsw
 
 from bench import peak_rss_mb
-from app.engine import capture_rows, schema
+from app.engine import schema
+from app.engine.steps.v11 import rows as capture_rows
 from app.engine.library import use_writer_cache
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 
 from app import cli
-from app.engine import split_pass
+from app.engine.steps.v11 import split_pass
 from app.engine.progress import REGISTRY, ProgressEvent
 from bench import peak_rss_mb
 

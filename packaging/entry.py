@@ -1,11 +1,11 @@
 """The frozen app's entry script: exactly what `python -m app` and the
 `library-upgrade` console script run, `app.cli:main`; and, with the one hidden flag
-`--split-pass-helper`, the upgrade's helper process (`app.engine.split_pass`), which a
+`--split-pass-helper`, the upgrade's helper process (`app.engine.steps.v11.split_pass`), which a
 frozen app cannot start as `python -m`."""
 
 import sys
 
-from app.engine import split_pass
+from app.engine.steps.v11 import split_pass
 
 if __name__ == "__main__":
     if sys.argv[1:] == [split_pass.HELPER_FLAG]:

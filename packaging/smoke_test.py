@@ -221,7 +221,7 @@ class Smoke:
               f"status before the upgrade: {result}")
 
     def helper(self) -> None:
-        # The upgrade's data-pass helper (app.engine.split_pass) is started through the
+        # The upgrade's data-pass helper (app.engine.steps.v11.split_pass) is started through the
         # frozen executable's one hidden flag; it only reads the library.
         scratch = self.work / "helper-scratch.tmp"
         scratch.touch()

@@ -9,8 +9,8 @@ from pathlib import Path
 import apsw
 import pytest
 
-from app.engine import rules
-from app.engine.demo import DemoSummary, create_demo_library
+from app.engine.steps.v11 import rules
+from app.samples.demo import DemoSummary, create_demo_library
 from app.engine.errors import InvalidArgument
 
 N = 300
@@ -214,7 +214,7 @@ def test_refuses_a_missing_folder_and_leftover_journals(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["wal", "delete"])
 def test_a_failure_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 mode: str) -> None:
-    from app.engine import demo
+    from app.samples import demo
 
     real_make = demo._TextMaker.make
     calls = []
@@ -232,7 +232,8 @@ def test_a_failure_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pyt
 
 
 def test_an_sqlite_error_becomes_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.engine import demo, errors
+    from app.engine import errors
+    from app.samples import demo
 
     def full(*_args: object) -> list[tuple]:
         raise apsw.FullError("database or disk is full")

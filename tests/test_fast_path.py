@@ -11,8 +11,9 @@ from pathlib import Path
 import apsw
 import pytest
 
-from app.engine import rules, schema
-from app.engine.demo import create_demo_library
+from app.engine import schema
+from app.engine.steps.v11 import rules
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from tests.conftest import logical_dump
 

@@ -1,4 +1,4 @@
-"""Table-driven tests of the V10 -> V11 data rules (app/engine/rules.py).
+"""Table-driven tests of the V10 -> V11 data rules (app/engine/steps/v11/rules.py).
 
 Each table pins one rule of the issue with its edge cases; the expected values are written
 out by hand, never computed with the code under test.
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.engine import rules
-from app.engine.rules import (
+from app.engine.steps.v11 import rules
+from app.engine.steps.v11.rules import (
     UNTITLED,
     ActionItem,
     format_for,

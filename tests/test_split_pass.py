@@ -1,4 +1,4 @@
-"""The data pass split over two processes (`app.engine.split_pass`): the helper's rows are
+"""The data pass split over two processes (`app.engine.steps.v11.split_pass`): the helper's rows are
 exactly the rules' rows, the helper never writes the library, and a helper that fails,
 hangs or outlives its upgrade changes nothing about the result or the library."""
 
@@ -16,8 +16,9 @@ from pathlib import Path
 import apsw
 import pytest
 
-from app.engine import capture_rows, rules, snapshots, split_pass
-from app.engine.demo import create_demo_library
+from app.engine import snapshots
+from app.engine.steps.v11 import rows as capture_rows, rules, split_pass
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.progress import ProgressRegistry
 from tests.conftest import file_bytes, logical_dump
@@ -143,7 +144,8 @@ def test_cancel_while_the_helper_works(always_split, helpers, monkeypatch: pytes
 
 def _run_helper(library: Path, scratch: Path, start: str, parent: int) -> subprocess.CompletedProcess:
     scratch.touch()
-    job = json.dumps({"library": str(library), "scratch": str(scratch), "start": start, "parent": parent})
+    job = json.dumps({"library": str(library), "scratch": str(scratch), "start": start.encode().hex(),
+                      "parent": parent})
     return subprocess.run(split_pass.helper_command(), input=job + "\n", capture_output=True,
                           text=True, timeout=60)
 
@@ -152,8 +154,9 @@ def test_the_helper_computes_the_rules_rows_and_never_writes_the_library(demo: P
     conn = apsw.Connection(str(demo))
     start = conn.execute("SELECT recording_id FROM transcripts ORDER BY recording_id "
                          "LIMIT 1 OFFSET 700").fetchone()[0]
+    bounds = [("r.id >= CAST(? AS TEXT)", start)]
     sources = [rules.Source._make(row) for row in conn.execute(
-        capture_rows.ELIGIBLE.format(src="main", where="WHERE r.id >= ?"), (start,))]
+        capture_rows.Layout.read(conn).select_sql(bounds), (start,))]
     conn.close()
     library_files = {p: file_bytes(p) for p in demo.parent.iterdir() if p.name.startswith(demo.name)}
 
@@ -165,7 +168,7 @@ def test_the_helper_computes_the_rules_rows_and_never_writes_the_library(demo: P
     assert {p: file_bytes(p) for p in library_files} == library_files
     want = [rules.rows_for_recording(s) for s in sources]
     got = apsw.Connection(str(scratch))
-    assert sorted(got.execute("SELECT * FROM stage_captures")) == sorted(w.capture for w in want)
+    assert sorted(got.execute("SELECT * FROM stage_knowledge_captures")) == sorted(w.capture for w in want)
     assert sorted(got.execute("SELECT * FROM stage_audio_sources")) == sorted(w.audio_source for w in want)
     assert sorted(got.execute("SELECT * FROM stage_action_items")) == sorted(
         item for w in want for item in w.action_items)

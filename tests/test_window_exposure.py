@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.desktop.api import API_NAMES
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.status import status
 from tests.window_driver import WindowRun, run_window
 

@@ -17,7 +17,7 @@ import pytest
 
 from app import __version__
 from app.engine.cleanup import preview_cleanup
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.status import status
 from tests.conftest import logical_dump

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.status import status
 from tests.conftest import logical_dump
 from tests.window_driver import ROOT, run_window

@@ -17,7 +17,7 @@ from typing import Any
 
 from app.desktop.page import dispatch
 from app.engine import errors
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from app.engine import errors, library, snapshots
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import CleanupPreview, CleanupResult, CleanupStep, Finding
+from app.engine.steps import REGISTRY
 from app.engine.transaction import WriteTransaction
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def preview_cleanup(library_path: str, registry: ProgressRegistry | None = None)
 def _preview(ctx: Context, result: CleanupPreview) -> None:
     with library.reading(ctx.library) as conn:
         result.version = library.read_version(conn)  # read here: no second connection after
-        library.require_supported(result.version)
+        REGISTRY.require_supported(result.version)
         for name, finding in findings(conn).items():
             setattr(result, name, finding)
 
@@ -129,7 +130,7 @@ def _run(ctx: Context, result: CleanupResult) -> None:
     try:
         info = library.inspect(conn, ctx.library)
         with WriteTransaction(conn, ctx.tracker) as txn:
-            library.require_supported(library.read_version(conn))
+            REGISTRY.require_supported(library.read_version(conn))
             if not any(f.count for f in findings(conn).values()) and not _orphaned_embeddings(conn):
                 result.warnings.append(ctx.problem("NOTHING_TO_CLEAN", "The library has nothing to clean up."))
                 return

@@ -65,11 +65,12 @@ class LibraryTooOld(EngineError):
     code = "LIBRARY_TOO_OLD"
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, oldest: int) -> None:
         super().__init__(
-            f"The library is at version {version}; this upgrade starts from version 10. "
-            "Open it once in the current app first. Nothing was changed.",
-            version=version,
+            f"The library is at version {version}; this upgrade starts from version {oldest}. "
+            "Open it once in the meeting-recorder app, which brings it to the version this "
+            "upgrade starts from, then try again. Nothing was changed.",
+            version=version, oldest=oldest,
         )
 
 
@@ -77,11 +78,26 @@ class LibraryTooNew(EngineError):
     code = "LIBRARY_TOO_NEW"
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, latest: int) -> None:
         super().__init__(
-            f"The library is at version {version}, newer than this tool knows (11). "
+            f"The library is at version {version}, newer than this tool upgrades to ({latest}). "
+            "It needs no upgrade from this tool; use it with the app that made it. "
             "Nothing was changed.",
-            version=version,
+            version=version, latest=latest,
+        )
+
+
+class LibraryUnsupported(EngineError):
+    """The library lacks a table or column the upgrade cannot work without."""
+
+    code = "LIBRARY_UNSUPPORTED"
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            "The library lacks what the upgrade needs, so it was not touched: "
+            + "; ".join(missing) + ". Nothing was changed.",
+            missing=missing,
         )
 
 

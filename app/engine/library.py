@@ -19,15 +19,7 @@ from app.engine import errors
 
 log = logging.getLogger(__name__)
 
-SOURCE_VERSION = 10
-TARGET_VERSION = 11
 BUSY_TIMEOUT_MS = 1500  # a second copy of the app waits this long, then gets IN_PROGRESS
-
-V10_TABLES = ("meetings", "recordings", "transcripts", "embeddings", "config", "schema_version")
-V11_TABLES = ("knowledge_captures", "audio_sources", "action_items", "decisions",
-              "follow_ups", "outputs")
-V11_RECORDING_COLUMNS = ("migrated_to_capture_id", "migration_status", "migrated_at")
-
 
 def translate(exc: apsw.Error, during: str) -> errors.EngineError:
     """Our typed error for an apsw error; the original goes to the log, not to the user."""
@@ -172,15 +164,6 @@ def read_version(conn: apsw.Connection) -> int:
     return version
 
 
-def require_supported(version: int, supported: tuple[int, ...] = (SOURCE_VERSION, TARGET_VERSION)) -> None:
-    if version < min(supported):
-        raise errors.LibraryTooOld(version)
-    if version > max(supported):
-        raise errors.LibraryTooNew(version)
-    if version not in supported:  # pragma: no cover - contiguous today, kept for clarity
-        raise errors.NotALibrary()
-
-
 def require_intact(conn: apsw.Connection, table: str | None = None) -> None:
     """quick_check (of one table and its indexes, or of the whole file): LIBRARY_CORRUPT
     when SQLite finds damage."""
@@ -225,21 +208,25 @@ class LibraryInfo:
 
 
 def inspect(conn: apsw.Connection, path: str, *, check_integrity: bool = True) -> LibraryInfo:
-    """Pre-flight of a writing operation: version, integrity, writability. Writes nothing."""
+    """Pre-flight of a writing operation: version, integrity, writability. Writes nothing.
+    Whether the version is one this tool upgrades is the registry's answer (`steps`)."""
     version = read_version(conn)
-    require_supported(version)
     if check_integrity:
         require_intact(conn)
     require_writable(path, conn)
     return LibraryInfo(version, journal_mode(conn), size_bytes(conn))
 
 
-def recording_counts(conn: apsw.Connection, version: int) -> dict[str, int]:
+def recording_counts(conn: apsw.Connection) -> dict[str, int]:
+    """Recordings by migration status; all pending in a library without the column."""
     counts = {"pending": 0, "migrated": 0, "skipped": 0, "error": 0}
-    if version >= TARGET_VERSION:
+    if "migration_status" in {c.lower() for c in column_names(conn, "recordings")}:
+        # Unknown values count as errors, in SQL: they need not even be UTF-8.
         for status, n in conn.execute(
-                "SELECT coalesce(migration_status, 'pending'), count(*) FROM recordings GROUP BY 1"):
-            counts[status if status in counts else "error"] += n
+                "SELECT CASE WHEN migration_status IS NULL THEN 'pending' WHEN migration_status "
+                "IN ('pending', 'migrated', 'skipped', 'error') THEN migration_status ELSE 'error' END, "
+                "count(*) FROM recordings GROUP BY 1"):
+            counts[status] += n
     else:
         counts["pending"] = conn.execute("SELECT count(*) FROM recordings").fetchone()[0]
     counts["total"] = sum(counts.values())

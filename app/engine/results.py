@@ -48,27 +48,57 @@ class SnapshotInfo(BaseModel):
     size_bytes: int
 
 
+class UpgradePlan(BaseModel):
+    """What `migrate` would still do: recordings that would get a capture, be marked
+    migrated to a capture that already names them, or be marked skipped; schema objects
+    it would add."""
+
+    to_upgrade: int = 0
+    to_adopt: int = 0
+    to_skip: int = 0
+    schema_missing: list[str] = Field(default_factory=list)
+
+
 class StatusResult(OperationResult):
     operation: str = "status"
     app_version: str = __version__
     library_name: str | None = None
     journal_mode: str | None = None
+    # The versions this tool upgrades from and to (from the registry of steps).
+    oldest_version: int | None = None
+    latest_version: int | None = None
     recordings: RecordingCounts = Field(default_factory=RecordingCounts)
+    # True while the upgrade is not finished: recordings to upgrade, adopt or skip, or an
+    # incomplete schema, whatever the stored version says.
     can_migrate: bool = False
+    upgrade: UpgradePlan = Field(default_factory=UpgradePlan)
     can_rollback: bool = False
     snapshots: list[SnapshotInfo] = Field(default_factory=list)
+
+
+class StepOutcome(BaseModel):
+    """One upgrade step this run applied, with its own counts."""
+
+    id: str
+    source: int
+    target: int
+    counts: dict[str, int] = Field(default_factory=dict)
 
 
 class MigrateResult(OperationResult):
     operation: str = "migrate"
     version_before: int | None = None
+    # Totals over the steps (each step's counts of the same name).
     captures_created: int = 0
+    captures_adopted: int = 0
     action_items_created: int = 0
     audio_sources_created: int = 0
     recordings_skipped: int = 0
     dangling_meeting_refs: int = 0
+    undecodable_recordings: int = 0
     verified: bool = False
     snapshot_id: str | None = None
+    steps: list[StepOutcome] = Field(default_factory=list)
 
 
 class RollbackResult(OperationResult):

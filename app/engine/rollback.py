@@ -18,26 +18,30 @@ from app.engine import changes, errors, library, snapshots
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import RollbackResult
+from app.engine.steps import REGISTRY, Registry, Step
 from app.engine.transaction import WriteTransaction, note_commit
 
 log = logging.getLogger(__name__)
 
 
 def rollback(library_path: str, force: bool = False,
-             registry: ProgressRegistry | None = None) -> RollbackResult:
+             registry: ProgressRegistry | None = None, steps: Registry | None = None) -> RollbackResult:
     """Restore the pre-upgrade snapshot. `force` restores even when it would discard changes."""
-    return run(RollbackResult(), library_path, lambda ctx, res: _rollback(ctx, res, force),
+    return run(RollbackResult(), library_path, lambda ctx, res: _rollback(ctx, res, force, steps or REGISTRY),
                writes=True, registry=registry)
 
 
-def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
+def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry) -> None:
     if not isinstance(force, bool):
         raise errors.InvalidArgument("force must be true or false.")
     conn = library.connect(ctx.library)
     try:
         info = library.inspect(conn, ctx.library)
         result.version_before = info.version
-        if info.version != library.TARGET_VERSION:
+        steps.require_supported(info.version)
+        # A library at the oldest version has not been upgraded (an upgrade records a
+        # later one); above it, the pre-upgrade snapshot decides.
+        if info.version <= steps.oldest:
             # Another process may be upgrading it right now: say so, not "nothing to do".
             with WriteTransaction(conn, ctx.tracker):
                 pass
@@ -53,14 +57,16 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
         _attach(conn, ctx.library, target)
         try:
             with WriteTransaction(conn, ctx.tracker):
-                if library.read_version(conn) != library.TARGET_VERSION:
+                if library.read_version(conn) <= steps.oldest:
                     raise errors.NothingToRollBack()
                 with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker,
                                       info.journal_mode, writes=False) as safety_copy:
                     # The comparison only reads: the safety copy runs beside it.
                     safety_copy.begin()
                     try:
-                        _refuse_to_lose(ctx, result, target, conn, force)
+                        # The steps an upgrade from the snapshot ran, up to the version now.
+                        chain = [s for s in steps.chain(target.version) if s.target <= info.version]
+                        _refuse_to_lose(ctx, result, target, conn, force, chain)
                         safety = safety_copy.wait()
                     except BaseException:
                         safety_copy.discard()  # only a restore needs it, and none will run
@@ -106,11 +112,11 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool) -> None:
 
 
 def _refuse_to_lose(ctx: Context, result: RollbackResult, target: snapshots.Manifest,
-                    conn: apsw.Connection, force: bool) -> None:
+                    conn: apsw.Connection, force: bool, chain: list[Step]) -> None:
     """Find every change made since the upgrade; WOULD_LOSE_DATA unless `force`."""
-    result.would_lose = changes.changed_original_tables(conn)
+    result.would_lose = changes.changed_original_tables(conn, chain)
     result.would_lose.update(changes.changed_upgrade_rows(
-        ctx.library, str(snapshots.file_for(ctx.library, target.id)), ctx.tracker))
+        ctx.library, str(snapshots.file_for(ctx.library, target.id)), chain, ctx.tracker))
     if result.would_lose and not force:
         raise _would_lose(result.would_lose)
 

@@ -7,25 +7,34 @@ import os
 from app.engine import library, snapshots
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
-from app.engine.results import RecordingCounts, SnapshotInfo, StatusResult
+from app.engine.results import RecordingCounts, SnapshotInfo, StatusResult, UpgradePlan
+from app.engine.steps import REGISTRY, Registry
 
 
-def status(library_path: str, registry: ProgressRegistry | None = None) -> StatusResult:
-    return run(StatusResult(), library_path, _status, writes=False, registry=registry)
+def status(library_path: str, registry: ProgressRegistry | None = None,
+           steps: Registry | None = None) -> StatusResult:
+    return run(StatusResult(), library_path, lambda ctx, res: _status(ctx, res, steps or REGISTRY),
+               writes=False, registry=registry)
 
 
-def _status(ctx: Context, result: StatusResult) -> None:
+def _status(ctx: Context, result: StatusResult, steps: Registry) -> None:
     result.library_name = os.path.basename(ctx.library)
+    result.oldest_version, result.latest_version = steps.oldest, steps.latest
     with library.reading(ctx.library) as conn:
         version = library.read_version(conn)
         result.version = version
-        library.require_supported(version)
+        steps.require_supported(version)
         result.journal_mode = library.journal_mode(conn)
-        result.recordings = RecordingCounts(**library.recording_counts(conn, version))
+        result.recordings = RecordingCounts(**library.recording_counts(conn))
+        pending = steps.pending(conn, version)
+    plan = pending[0][1] if pending else None
+    if plan is not None:
+        result.upgrade = UpgradePlan(schema_missing=plan.schema_missing,
+                                     **{k: v for k, v in plan.counts.items() if k in UpgradePlan.model_fields})
     result.snapshots = [
         SnapshotInfo(id=m.id, kind=m.kind, created_at=m.created_at, version=m.version,
                      size_bytes=m.size_bytes)
         for m in snapshots.list_manifests(ctx.library)]
-    result.can_migrate = version == library.SOURCE_VERSION
-    result.can_rollback = version == library.TARGET_VERSION and any(
+    result.can_migrate = bool(pending)
+    result.can_rollback = version > steps.oldest and any(
         s.kind == snapshots.PRE_UPGRADE for s in result.snapshots)

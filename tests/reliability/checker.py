@@ -7,9 +7,10 @@ reported: success <=> the correct result, failure <=> the original, and the repo
 version equals the version on disk. No `*.tmp*` file may be left in the snapshot folder.
 
 "Logically identical" compares every table's rows (with column names) and the schema.
-Only timestamps that an upgrade legitimately writes from the clock are ignored:
-`created_at` / `updated_at` of the V11 tables, `recordings.migrated_at`, and
-`schema_version.applied_at` of version 11.
+Only timestamps that an upgrade legitimately writes from the clock are ignored: the
+stamps (`Step.stamps`) of the tables the registered steps add rows to or set columns of,
+and `schema_version.applied_at` of the versions the steps record. Text and blobs are
+compared by type and bytes (a library's text need not be UTF-8).
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ from pathlib import Path
 
 import apsw
 
-from app.engine import library as enginelib
 from app.engine import snapshots
+from app.engine.steps import REGISTRY
 
-V11_TABLES = set(enginelib.V11_TABLES)
-CLOCK_COLUMNS = {(t, c) for t in V11_TABLES for c in ("created_at", "updated_at")} | {
-    ("recordings", "migrated_at")}
+
+def clock_columns() -> set[tuple[str, str]]:
+    """(table, column) of every stamp the registered steps write (read at each dump: a
+    test may register a step)."""
+    out = set()
+    for step in REGISTRY.steps:
+        out |= {(t, c) for t in (*step.inserts, *step.canonical_tables()) for c in step.stamps}
+        out |= {(t, c) for t, cols in step.sets.items() for c in cols if c in step.stamps}
+    return out
 
 Dump = dict[str, object]
 
@@ -49,21 +56,29 @@ def dump(path: str | Path) -> Dump:
 def dump_conn(conn: apsw.Connection) -> Dump:
     """`dump` through an open connection (call inside a read transaction for one state)."""
     out: Dump = {}
+    clock = clock_columns()
     names = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     for name in names:
         cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
-        keep = [i for i, c in enumerate(cols) if (name, c) not in CLOCK_COLUMNS]
+        keep = [c for c in cols if (name, c) not in clock]
+        values = ", ".join(f"""CASE WHEN typeof("{c}") IN ('text', 'blob') THEN typeof("{c}") || ':' || hex("{c}")
+                               ELSE "{c}" END""" for c in keep)
         rows = []
-        for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):
-            row = tuple(row[i] for i in keep)
-            if name == "schema_version" and row and row[0] == enginelib.TARGET_VERSION:
+        order = "" if _without_rowid(conn, name) else " ORDER BY rowid"
+        for row in conn.execute(f'SELECT {values} FROM "{name}"{order}'):
+            if name == "schema_version" and row and isinstance(row[0], int) and row[0] > REGISTRY.oldest:
                 row = (row[0],)
             rows.append(row)
-        out[name] = (tuple(cols[i] for i in keep), rows)
+        out[name] = (tuple(keep), sorted(rows, key=repr) if order == "" else rows)
     out["__schema__"] = conn.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
     return out
+
+
+def _without_rowid(conn: apsw.Connection, table: str) -> bool:
+    row = conn.execute("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?", (table,)).fetchone()
+    return bool(row and row[0])
 
 
 def integrity(path: str | Path) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.cleanup import run_cleanup
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from tests.reliability import checker

@@ -23,7 +23,7 @@ import pytest
 
 from app.engine import snapshots
 from app.engine.cleanup import preview_cleanup, run_cleanup
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from app.engine.status import status

@@ -19,7 +19,8 @@ from pathlib import Path
 import apsw
 import pytest
 
-from app.engine import snapshots, split_pass
+from app.engine import snapshots
+from app.engine.steps.v11 import split_pass
 from app.engine.status import status
 from tests.reliability import checker
 from tests.reliability.conftest import FULL, SMALL, full_only
@@ -188,7 +189,7 @@ def _running_helpers() -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"app.engine.split_pass" in (proc / "cmdline").read_bytes():
+            if proc.name.isdigit() and b"app.engine.steps.v11.split_pass" in (proc / "cmdline").read_bytes():
                 found.append(int(proc.name))
         except OSError:  # gone meanwhile
             continue

@@ -1,7 +1,7 @@
 """Property tests: random V10 libraries (action items in every shape, unicode, huge text,
 NULLs, dangling references, duplicates, orphans).
 
-- migrate succeeds and the data rules hold: exactly the rows `app.engine.rules` (the
+- migrate succeeds and the data rules hold: exactly the rows `app.engine.steps.v11.rules` (the
   documented reference) makes from each source row, plus invariants that need no rules;
 - rollback gives back the original, logically identical;
 - migrate twice: the second run changes nothing at all;
@@ -18,7 +18,7 @@ import apsw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.engine import rules
+from app.engine.steps.v11 import rules
 from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback

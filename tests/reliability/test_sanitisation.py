@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from app.engine import library as enginelib
 from app.engine import snapshots
 from app.engine.cleanup import preview_cleanup, run_cleanup
-from app.engine.demo import create_demo_library
+from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.progress import ProgressRegistry
 from app.engine.rollback import rollback

@@ -42,25 +42,33 @@ _NAMESPACE_SHA1 = sha1(ID_NAMESPACE.bytes)  # copied per id: cheaper than hashin
 _VARIANT = {c: "89ab"[int(c, 16) & 0x3] for c in "0123456789abcdef"}
 
 
-def _uuid5(name: str) -> str:
+def _uuid5(name: str | bytes) -> str:
     """str(uuid.uuid5(ID_NAMESPACE, name)), as text directly (the hot path of the upgrade):
     the SHA-1 of namespace + name, with the version nibble 5 and the RFC 4122 variant."""
     digest = _NAMESPACE_SHA1.copy()
-    digest.update(name.encode("utf-8"))
+    digest.update(name if isinstance(name, bytes) else name.encode("utf-8"))
     h = digest.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def capture_id(recording_id: str) -> str:
-    return _uuid5(f"knowledge_capture:{recording_id}")
+def _name(prefix: str, recording_id: str | bytes, suffix: str = "") -> str | bytes:
+    """The id's name; a recording id stored as text that is not UTF-8 arrives as its
+    bytes, and is named by them (the same bytes give the same id)."""
+    if isinstance(recording_id, bytes):
+        return prefix.encode() + recording_id + suffix.encode()
+    return prefix + recording_id + suffix
 
 
-def audio_source_id(recording_id: str) -> str:
-    return _uuid5(f"audio_source:{recording_id}")
+def capture_id(recording_id: str | bytes) -> str:
+    return _uuid5(_name("knowledge_capture:", recording_id))
 
 
-def action_item_id(recording_id: str, index: int) -> str:
-    return _uuid5(f"action_item:{recording_id}:{index}")
+def audio_source_id(recording_id: str | bytes) -> str:
+    return _uuid5(_name("audio_source:", recording_id))
+
+
+def action_item_id(recording_id: str | bytes, index: int) -> str:
+    return _uuid5(_name("action_item:", recording_id, f":{index}"))
 
 
 def _blank(value: object) -> bool:

@@ -12,7 +12,7 @@ holds what users' libraries hold after years of use:
 - orphaned transcripts (their recording was deleted: recording ids have gaps);
 - dangling meeting references (their meeting was deleted: meeting ids have gaps);
 - embeddings, some of whose transcript was deleted;
-- `action_items` in every shape rule 7 of `app.engine.rules` knows, cycled in order;
+- `action_items` in every shape rule 7 of `app.engine.steps.v11.rules` knows, cycled in order;
 - config rows and one table the app does not know (`user_bookmarks`), which must survive.
 
 It is fast enough for benchmark libraries: one transaction, `executemany` over generators

@@ -10,13 +10,13 @@ attaches the scratch file and publishes both parts in key order. The helper neve
 the library; it stops at its next batch when its parent is gone.
 
 The two talk through pipes: one JSON line on the helper's stdin (what to do); on its
-stdout the recordings done after each batch, then `done CAPTURES ITEMS DANGLING PEAK_MB`
+stdout the recordings done after each batch, then `done CAPTURES ITEMS DANGLING UNDECODABLE PEAK_MB`
 (its stderr goes to the same pipe, so it can never fill up unread). The helper only saves
 time: when it cannot start or fails (what it printed goes to the log), the main process
 computes its part too, and any error it meets there is the main process's own, typed as
 usual.
 
-    python -m app.engine.split_pass      (the frozen app: `meeting-library-upgrade --split-pass-helper`)
+    python -m app.engine.steps.v11.split_pass      (the frozen app: `meeting-library-upgrade --split-pass-helper`)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import apsw
 
-from app.engine import capture_rows
+from app.engine.steps.v11 import rows as capture_rows
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,11 @@ peaks_mb: list[int] = []
 def helper_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, HELPER_FLAG]
-    return [sys.executable, "-m", "app.engine.split_pass"]
+    return [sys.executable, "-m", "app.engine.steps.v11.split_pass"]
 
 
 def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
-          helper: Helper | None, start: str | None) -> tuple[capture_rows.Counts, str | None]:
+          helper: Helper | None, start: bytes | None) -> tuple[capture_rows.Counts, str | None]:
     """`capture_rows.stage` of the library's `main`, on both cores when a `helper` is
     given a `start` (see `split_point`). Returns the counts and the attached schema holding
     the helper's rows, for `capture_rows.publish` (None: every row is in the temp stage)."""
@@ -75,11 +75,12 @@ def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
     return own + rest, None
 
 
-def split_point(conn: apsw.Connection, total: int) -> str | None:
-    """The recording id from which the helper takes over (None: no helper)."""
+def split_point(conn: apsw.Connection, total: int) -> bytes | None:
+    """The recording id from which the helper takes over (None: no helper), as the bytes
+    of its text (an id need not be UTF-8)."""
     if total < MIN_RECORDINGS:
         return None
-    row = conn.execute("SELECT recording_id FROM transcripts ORDER BY recording_id LIMIT 1 OFFSET ?",
+    row = conn.execute("SELECT CAST(recording_id AS BLOB) FROM transcripts ORDER BY recording_id LIMIT 1 OFFSET ?",
                        (int(total * (1 - HELPER_SHARE)),)).fetchone()
     return row[0] if row else None
 
@@ -102,12 +103,12 @@ class Helper:
         self._said: list[str] = []  # anything else it printed: a traceback, for the log
         self._attached = False
 
-    def start(self, library: str, start: str) -> bool:
+    def start(self, library: str, start: bytes) -> bool:
         """Launch the helper on the recordings from `start`; False when it cannot start."""
         # A `.tmp` file of the snapshots folder: a run that dies leaves it to the next
         # operation's clean-up of leftovers (snapshots.remove_leftovers).
         self.scratch = self.folder / f"split-pass-{os.getpid()}-{time.monotonic_ns()}.tmp"
-        job = {"library": library, "scratch": str(self.scratch), "start": start, "parent": os.getpid()}
+        job = {"library": library, "scratch": str(self.scratch), "start": start.hex(), "parent": os.getpid()}
         try:
             self.folder.mkdir(exist_ok=True)
             # Made here, opened there without "create": a helper that starts after its
@@ -146,12 +147,12 @@ class Helper:
             self._reader.join(0.1)
         self._proc.wait()
         numbers = self._outcome[1:]
-        if self._proc.returncode == 0 and len(numbers) == 4 and all(n.isdigit() for n in numbers):
-            captures, items, dangling, peak = map(int, numbers)
+        if self._proc.returncode == 0 and len(numbers) == 5 and all(n.isdigit() for n in numbers):
+            captures, items, dangling, undecodable, peak = map(int, numbers)
             peaks_mb.append(peak)
             conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.scratch),))
             self._attached = True
-            return capture_rows.Counts(captures, items, dangling)
+            return capture_rows.Counts(captures, items, dangling, undecodable)
         log.warning("the data pass's helper failed (exit %s), the upgrade computes its part: %s",
                     self._proc.returncode, "\n".join(self._said))
         return None
@@ -211,7 +212,7 @@ def peak_rss_mb() -> int:
     return 0
 
 
-def _compute(library: str, scratch: str, start: str, parent: int) -> capture_rows.Counts:
+def _compute(library: str, scratch: str, start: bytes, parent: int) -> capture_rows.Counts:
     if os.getppid() != parent:
         raise SystemExit(3)
     conn = apsw.Connection(scratch, flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
@@ -239,8 +240,9 @@ def main() -> int:
     # kills this process), so this one does not die on its own with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     job = json.loads(sys.stdin.readline())
-    counts = _compute(job["library"], job["scratch"], job["start"], job["parent"])
-    print("done", counts.captures, counts.action_items, counts.dangling_meetings, peak_rss_mb(), flush=True)
+    counts = _compute(job["library"], job["scratch"], bytes.fromhex(job["start"]), job["parent"])
+    print("done", counts.captures, counts.action_items, counts.dangling_meetings, counts.undecodable,
+          peak_rss_mb(), flush=True)
     return 0
 
 

@@ -1,0 +1,182 @@
+"""Every layout users really have, through status, migrate, a second migrate, rollback and
+a re-upgrade (`tests/real_layouts.py` builds them from the guide's facts).
+
+The rules checker here reads the library as stored (text as bytes: it need not be UTF-8)
+and requires, for every eligible recording, exactly the rows the documented rules
+(`app.engine.steps.v11.rules`) make: values the rules copy keep their stored bytes, and
+what they derive is the rules applied to the text decoded with U+FFFD.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import apsw
+import pytest
+
+from app.engine.migrate import migrate
+from app.engine.rollback import rollback
+from app.engine.status import status
+from app.engine.steps.v11 import rules
+from tests import real_layouts
+from tests.reliability import checker
+
+CAPTURE = ("id", "title", "summary", "meeting_id", "correlation_confidence", "correlation_method",
+           "source_recording_id", "captured_at")
+AUDIO = ("id", "knowledge_capture_id", "source_type", "local_path", "file_name", "file_size",
+         "duration_seconds", "format")
+ITEM = ("id", "knowledge_capture_id", "content", "assignee", "due_date", "priority", "status",
+        "extracted_from")
+
+
+def _stored(value: object) -> object:
+    """A value as compared: text by its bytes, the rest as it is."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+
+
+def _read(conn: apsw.Connection, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows with every text value as its bytes (wrap each column in `T(...)`)."""
+    return conn.execute(sql, params).fetchall()
+
+
+def _t(column: str) -> str:
+    return f"CASE typeof({column}) WHEN 'text' THEN CAST({column} AS BLOB) ELSE {column} END"
+
+
+def _sources(path: Path, ids: tuple[str, ...]) -> dict[bytes, dict]:
+    """The rules' inputs of the recordings `ids`, as stored (absent columns: None)."""
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        have = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in ("recordings", "transcripts")}
+        cols = [(f"r.{c}" if c in have["recordings"] else "NULL", c) for c in
+                ("id", "filename", "file_path", "file_size", "duration_seconds", "date_recorded", "meeting_id",
+                 "correlation_confidence", "correlation_method", "on_local", "is_imported")]
+        cols += [(f"t.{c}" if c in have["transcripts"] else "NULL", c) for c in
+                 ("title_suggestion", "summary", "action_items")]
+        sql = (f"SELECT {', '.join(_t(expr) for expr, _ in cols)}, "
+               "r.meeting_id IN (SELECT id FROM meetings) FROM recordings r "
+               "JOIN transcripts t ON t.recording_id = r.id")
+        wanted = {i.encode("utf-8", "surrogatepass") if isinstance(i, str) else i for i in ids}
+        out = {}
+        for row in conn.execute(sql):
+            if row[0] in wanted:
+                out[row[0]] = {**dict(zip((c for _, c in cols), row[:-1])), "meeting_exists": int(bool(row[-1]))}
+        return out
+    finally:
+        conn.close()
+
+
+def _decoded(value: object) -> object:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def expected_rows(source: dict) -> tuple[tuple, tuple, set]:
+    """What the rules make of one stored recording, every text value as bytes."""
+    made = rules.rows_for_recording(rules.Source(**{k: _decoded(v) for k, v in source.items()}))
+    rid = source["id"]
+    cid, aid = rules.capture_id(rid), rules.audio_source_id(rid)
+    capture = [_stored(v) for v in made.capture]
+    capture[0] = _stored(cid)
+    if capture[2] is not None:
+        capture[2] = source["summary"]  # copied: the stored bytes
+    if capture[3] is not None:
+        capture[3], capture[5] = source["meeting_id"], source["correlation_method"]
+    capture[6], capture[7] = rid, source["date_recorded"]
+    audio = [_stored(v) for v in made.audio_source]
+    audio[0], audio[1], audio[3], audio[4] = _stored(aid), _stored(cid), source["file_path"], source["filename"]
+    items = {tuple([_stored(rules.action_item_id(rid, i)), _stored(cid),
+                    *(_stored(v) for v in item[2:])]) for i, item in enumerate(made.action_items)}
+    return tuple(capture), tuple(audio), items
+
+
+def check_rules(path: Path, built: real_layouts.Built) -> None:
+    """The rules hold for every eligible recording; adopted ones point at their capture;
+    what was done before is untouched; untranscribed ones are skipped."""
+    ids = built.expected["ids"]
+    sources = _sources(path, ids["eligible"])
+    assert len(sources) == len(ids["eligible"])
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        for rid, source in sources.items():
+            capture, audio, items = expected_rows(source)
+            got = _read(conn, f"SELECT {', '.join(map(_t, CAPTURE))} FROM knowledge_captures WHERE id = ?",
+                        (capture[0].decode(),))
+            assert got == [capture], rid
+            assert _read(conn, f"SELECT {', '.join(map(_t, AUDIO))} FROM audio_sources WHERE id = ?",
+                         (audio[0].decode(),)) == [audio], rid
+            assert set(_read(conn, f"SELECT {', '.join(map(_t, ITEM))} FROM action_items "
+                                   "WHERE knowledge_capture_id = ?", (capture[0].decode(),))) == items, rid
+            assert _read(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings "
+                               f"WHERE {_t('id')} = ?", (rid,)) == [("migrated", capture[0].decode())]
+        for rid, cid in built.expected["adopted_captures"].items():
+            assert _read(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings WHERE id = ?",
+                         (rid,)) == [("migrated", cid)]
+        for rid in ids["untranscribed"]:
+            assert _read(conn, f"SELECT migration_status FROM recordings WHERE {_t('id')} = ?",
+                         (_stored(rid),)) == [("skipped",)]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=real_layouts.LAYOUTS)
+def built(request: pytest.FixtureRequest, tmp_path: Path) -> real_layouts.Built:
+    return real_layouts.build(tmp_path / "library.db", request.param, recordings=60, seed=3)
+
+
+def test_status_migrate_twice_rollback_and_reupgrade(built: real_layouts.Built) -> None:
+    path, expected = str(built.path), built.expected
+    original = checker.dump(built.path)
+
+    before = status(path)
+    assert before.success, before.errors
+    assert before.can_migrate
+    assert (before.upgrade.to_upgrade, before.upgrade.to_adopt, before.upgrade.to_skip) == (
+        expected["eligible"], expected["adopted"], expected["untranscribed"])
+
+    result = migrate(path)
+    assert result.success, result.errors
+    assert result.version == 11 and result.verified
+    assert (result.captures_created, result.captures_adopted, result.recordings_skipped) == (
+        expected["eligible"], expected["adopted"], expected["untranscribed"])
+    assert result.undecodable_recordings == built.undecodable_recordings
+    codes = {w.code for w in result.warnings}
+    assert ("UNDECODABLE_TEXT" in codes) == (built.undecodable_recordings > 0)
+    assert checker.integrity(built.path) == []
+    check_rules(built.path, built)
+    upgraded = checker.dump(built.path)
+
+    after = status(path)
+    assert after.success and not after.can_migrate and after.version == 11
+    assert after.upgrade.to_upgrade == after.upgrade.to_adopt == after.upgrade.to_skip == 0
+    assert after.upgrade.schema_missing == []
+
+    again = migrate(path)
+    assert again.success and [w.code for w in again.warnings] == ["ALREADY_UPGRADED"]
+    assert checker.dump(built.path) == upgraded
+
+    back = rollback(path)
+    assert back.success, (back.errors, back.would_lose)
+    assert checker.dump(built.path) == original
+
+    redo = migrate(path)
+    assert redo.success, redo.errors
+    assert checker.dump(built.path) == upgraded  # the same ids, the same rows
+
+
+def test_the_cli_upgrades_and_restores_each_layout(built: real_layouts.Built) -> None:
+    def cli(*args: str) -> tuple[int, dict]:
+        done = subprocess.run([sys.executable, "-m", "app", *args, "--library", str(built.path), "--json"],
+                              capture_output=True, text=True, timeout=120)
+        return done.returncode, json.loads(done.stdout)
+
+    original = checker.dump(built.path)
+    code, out = cli("status")
+    assert code == 0 and out["can_migrate"] and out["latest_version"] == 11
+    code, out = cli("migrate")
+    assert code == 0 and out["success"] and out["captures_created"] == built.expected["eligible"]
+    code, out = cli("rollback")
+    assert code == 0 and out["success"], out
+    assert checker.dump(built.path) == original
