@@ -71,6 +71,7 @@ _TASKS = ("Send the deck to Ana", "Book the follow-up", "Revisar el contrato", "
           "Update the roadmap", "Share the notes", "Preparar la demo")
 _PEOPLE = ("Ana García", "Luis Pérez", "Zoë Martin", "Jon Smith")
 _ITEM_KINDS = ("strings", "objects", "empty", "null", "text")
+_SENTENCE_BYTES = sum(len(s.encode()) + 1 for s in _SENTENCES) / len(_SENTENCES)  # joined by spaces
 _RECORDING_INSERT = ("id", "filename", "file_path", "file_size", "duration_seconds", "date_recorded", "meeting_id",
                      "correlation_confidence", "correlation_method", "transcription_status", "created_at")
 
@@ -280,8 +281,15 @@ def _meetings(rng: random.Random, day: datetime, count: int) -> list[dict]:
     return out
 
 
-def _transcript(rng: random.Random, rid: str, day: datetime, kind: str) -> dict:
-    text = " ".join(rng.choices(_SENTENCES, k=rng.randint(4, 12)))
+def _text(rng: random.Random, transcript_bytes: int | None) -> str:
+    """A few sentences; with `transcript_bytes`, about that many UTF-8 bytes (+-20 %), for the bench."""
+    k = (rng.randint(4, 12) if transcript_bytes is None
+         else max(1, round(transcript_bytes * rng.uniform(0.8, 1.2) / _SENTENCE_BYTES)))
+    return " ".join(rng.choices(_SENTENCES, k=k))
+
+
+def _transcript(rng: random.Random, rid: str, day: datetime, kind: str, transcript_bytes: int | None) -> dict:
+    text = _text(rng, transcript_bytes)
     return dict(
         id=_uid(rng), recording_id=rid, full_text=text, language=rng.choice(("es", "en")),
         summary=rng.choice((None, "", " ".join(rng.sample(_SENTENCES, 2)))), action_items=_action_items(rng, kind),
@@ -292,7 +300,7 @@ def _transcript(rng: random.Random, rid: str, day: datetime, kind: str) -> dict:
         transcription_provider="gemini", transcription_model="gemini-2.0-flash")
 
 
-def _v10_rows(rng: random.Random, n: int) -> dict[str, list[dict]]:
+def _v10_rows(rng: random.Random, n: int, transcript_bytes: int | None = None) -> dict[str, list[dict]]:
     """Every row of a version-10 library, table by table, in insertion order."""
     user = rng.choice(("ana.garcia", "jsmith", "Zoë", "luis perez"))
     day = datetime(2025, 1, 6, 8) + timedelta(minutes=rng.randint(0, 600))
@@ -324,7 +332,7 @@ def _v10_rows(rng: random.Random, n: int) -> dict[str, list[dict]]:
             on_device=int(on_device), source="import" if imported else "hidock", is_imported=int(imported),
             storage_tier=rng.choice((None, None, None, "hot", "cold"))))
         if i not in untranscribed:
-            transcripts.append(_transcript(rng, rid, day, kinds.pop()))
+            transcripts.append(_transcript(rng, rid, day, kinds.pop(), transcript_bytes))
     return dict(meetings=meetings, recordings=recordings, transcripts=transcripts,
                 **_other_rows(rng, user, meetings, recordings, transcripts))
 
@@ -574,17 +582,24 @@ def _facts(conn: apsw.Connection) -> tuple[dict, int, int]:
     return expected, len(transcribed), undecodable
 
 
-def build(path: pathlib.Path, layout: str, recordings: int = 60, seed: int = 0) -> Built:
-    """Write a new library file at `path` laid out as `layout` (one of LAYOUTS)."""
+def build(path: pathlib.Path, layout: str, recordings: int = 60, seed: int = 0, *,
+          transcript_bytes: int | None = None) -> Built:
+    """Write a new library file at `path` laid out as `layout` (one of LAYOUTS).
+
+    `transcript_bytes`: transcripts of about that size (the bench's ~3 KB) instead of a few sentences;
+    None (the default) writes exactly what it always did.
+    """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; one of {LAYOUTS}")
     if recordings < MIN_RECORDINGS:
         raise ValueError(f"at least {MIN_RECORDINGS} recordings")
+    if transcript_bytes is not None and transcript_bytes < 1:
+        raise ValueError("transcript_bytes must be positive (or None)")
     path = pathlib.Path(path)
     if path.exists():
         raise FileExistsError(path)
     rng = random.Random(seed)
-    rows = _v10_rows(rng, recordings)
+    rows = _v10_rows(rng, recordings, transcript_bytes)
     if layout == "surrogates":
         _poison(rng, rows)
     if layout == "own_drift":

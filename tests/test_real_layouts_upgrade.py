@@ -17,6 +17,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from app.engine.status import status
@@ -180,3 +181,30 @@ def test_the_cli_upgrades_and_restores_each_layout(built: real_layouts.Built) ->
     code, out = cli("rollback")
     assert code == 0 and out["success"], out
     assert checker.dump(built.path) == original
+
+
+def test_cleanup_preview_and_run_then_upgrade(built: real_layouts.Built) -> None:
+    path = str(built.path)
+    # A duplicate of a recording, with a file name that is not UTF-8: its sample must
+    # still be shown (decoded with U+FFFD), and the duplicate removed.
+    conn = apsw.Connection(path)
+    with conn:
+        rid = conn.execute("SELECT id FROM recordings ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE recordings SET filename = CAST(X'43616C6C20EDA0802E686461' AS TEXT) WHERE id = ?", (rid,))
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(recordings)") if r[1] != "id"]
+        conn.execute(f"INSERT INTO recordings (id, {', '.join(columns)}) "
+                     f"SELECT 'zz-duplicate', {', '.join(columns)} FROM recordings WHERE id = ?", (rid,))
+    conn.close()
+
+    preview = preview_cleanup(path)
+    assert preview.success, preview.errors
+    assert preview.duplicate_recordings.count == 1
+    assert preview.duplicate_recordings.sample[0]["filename"] == "Call \ufffd\ufffd\ufffd.hda"
+    fixed = run_cleanup(path)
+    assert fixed.success, fixed.errors
+    assert fixed.duplicate_recordings_removed == 1
+    after = preview_cleanup(path)
+    assert (after.orphaned_transcripts.count, after.duplicate_recordings.count,
+            after.invalid_meeting_refs.count) == (0, 0, 0)
+    upgraded = migrate(path)
+    assert upgraded.success, upgraded.errors

@@ -111,6 +111,12 @@ SNAPSHOT_JS = """(function () {
     title: t('result-title'), message: t('result-message'), next: t('result-next'),
     details: Array.prototype.map.call(document.querySelectorAll('#result-details li'), function (l) { return l.textContent; }),
     name: t('library-name'), version: t('library-version'), counts: counts, about: t('about'),
+    plan: document.getElementById('library-plan') && !document.getElementById('library-plan').hidden
+      ? t('library-plan') : null,
+    lead: document.querySelector('.lead') && document.querySelector('.lead').textContent.replace(/\\s+/g, ' ').trim(),
+    notes: Array.prototype.map.call(document.querySelectorAll('#result-details li.note'), function (l) {
+      return {code: l.dataset.code, text: l.textContent};
+    }),
     windowTitle: document.title,
     cleanup: t('cleanup-summary'), phase: t('phase'), eta: t('eta'),
     progress: document.getElementById('progress').value,
@@ -324,6 +330,16 @@ def scenario_cleanup(page: Page, seen: dict) -> None:
     seen["done"] = page.snapshot()
 
 
+def scenario_upgrade_plain(page: Page, seen: dict) -> None:
+    """Click Upgrade once the page is ready; what the page showed before and after."""
+    page.ready()
+    seen["loaded"] = page.snapshot()
+    if not seen["loaded"]["buttons"]["upgrade"]["disabled"]:
+        page.click("#upgrade")
+        seen["final_state"] = page.wait_state("done", "failed")
+    seen["done"] = page.snapshot()
+
+
 def scenario_first_run(page: Page, seen: dict) -> None:
     page.ready()
     seen["loaded"] = page.snapshot()
@@ -522,6 +538,7 @@ def scenario_look(page: Page, seen: dict) -> None:
 SCENARIOS: dict[str, Callable[[Page, dict], None]] = {
     "look": scenario_look, "cleanup": scenario_cleanup,
     "upgrade": scenario_upgrade, "cancel": scenario_cancel, "preflight": scenario_preflight,
+    "upgrade_plain": scenario_upgrade_plain,
     "rollback": scenario_rollback, "first_run": scenario_first_run, "exposure": scenario_exposure,
     "console": scenario_console, "close": scenario_close, "debug": scenario_debug,
     "exposure_control": lambda page, seen: scenario_exposure(page, seen, desktop=False),
@@ -591,6 +608,10 @@ def main(config_path: str) -> int:
         return real_start(lambda: drive(webview.windows[0], on_gui), None, **kwargs)
 
     webview.start = start
+    if config.get("toy_next_step"):  # a next version, registered the way tests/test_next_step.py does
+        from app.engine.steps import REGISTRY
+        from tests.test_next_step import CaptureStats
+        REGISTRY.register(CaptureStats())
     if config["scenario"] == "exposure_control":
         from app.desktop.assets import page_file
         leaky, namespace = make_leaky_api(config["library"])

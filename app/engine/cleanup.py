@@ -41,7 +41,7 @@ SELECT id, filename, rn, keeper, n FROM (
          count(*) OVER (PARTITION BY filename) AS n
   FROM recordings
   WINDOW w AS (PARTITION BY filename ORDER BY coalesce(datetime(date_recorded), date_recorded),
-                                              coalesce(datetime(created_at), created_at), id)
+                                              coalesce(datetime({created}), {created}), id)
 ) AS ranked WHERE rn > 1 {protect}
 """
 _PROTECT_CAPTURED = "AND NOT EXISTS (SELECT 1 FROM knowledge_captures k WHERE k.source_recording_id = ranked.id)"
@@ -50,11 +50,26 @@ ORPHANED_TRANSCRIPTS = """SELECT t.id, t.recording_id FROM transcripts t
   WHERE NOT EXISTS (SELECT 1 FROM recordings r WHERE r.id = t.recording_id)"""
 INVALID_MEETING_REFS = """SELECT r.id, r.meeting_id FROM recordings r WHERE r.meeting_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = r.meeting_id)"""
+NONE = "SELECT NULL AS id, NULL AS meeting_id WHERE 0"
+
+
+def _columns(conn: apsw.Connection, table: str) -> set[str]:
+    """The table's columns (lowercased): users' libraries lack some optional ones."""
+    return {c.lower() for c in library.column_names(conn, table)}
 
 
 def _duplicates_sql(conn: apsw.Connection) -> str:
-    captured = "knowledge_captures" in library.table_names(conn)
-    return _RANKED.format(protect=_PROTECT_CAPTURED if captured else "")
+    captured = "source_recording_id" in _columns(conn, "knowledge_captures")
+    created = "created_at" if "created_at" in _columns(conn, "recordings") else "NULL"
+    return _RANKED.format(protect=_PROTECT_CAPTURED if captured else "", created=created)
+
+
+def _invalid_refs_sql(conn: apsw.Connection) -> str:
+    return INVALID_MEETING_REFS if "meeting_id" in _columns(conn, "recordings") else NONE
+
+
+def _embeddings(conn: apsw.Connection) -> bool:
+    return "transcript_id" in _columns(conn, "embeddings")
 
 
 def _base_name(filename: str | None) -> str | None:
@@ -62,21 +77,28 @@ def _base_name(filename: str | None) -> str | None:
     return None if filename is None else re.split(r"[\\/]", filename)[-1]
 
 
-def _finding(conn: apsw.Connection, sql: str, keys: tuple[str, ...]) -> Finding:
+def _finding(conn: apsw.Connection, sql: str, names: tuple[str, ...], keys: tuple[str, ...]) -> Finding:
+    """The count of `sql`'s rows and a sample, its columns `names` shown as `keys`."""
     count = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-    rows = conn.execute(f"{sql} ORDER BY 1 LIMIT {SAMPLE_SIZE}").fetchall()
-    return Finding(count=count, sample=[dict(zip(keys, row)) for row in rows])
+    # Text as its bytes, decoded here with U+FFFD: a library's text need not be UTF-8.
+    as_bytes = ", ".join(f"CASE typeof({n}) WHEN 'text' THEN CAST({n} AS BLOB) ELSE {n} END" for n in names)
+    rows = conn.execute(f"SELECT {as_bytes} FROM ({sql}) ORDER BY 1 LIMIT {SAMPLE_SIZE}").fetchall()
+    return Finding(count=count, sample=[dict(zip(keys, map(_readable, row))) for row in rows])
+
+
+def _readable(value: object) -> object:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def findings(conn: apsw.Connection) -> dict[str, Finding]:
     duplicates = _finding(conn, f"SELECT id, filename, keeper, n FROM ({_duplicates_sql(conn)})",
-                          ("id", "filename", "kept_id", "count"))
+                          ("id", "filename", "keeper", "n"), ("id", "filename", "kept_id", "count"))
     for row in duplicates.sample:
         row["filename"] = _base_name(row["filename"])  # type: ignore[arg-type]
     return {
-        "orphaned_transcripts": _finding(conn, ORPHANED_TRANSCRIPTS, ("id", "recording_id")),
+        "orphaned_transcripts": _finding(conn, ORPHANED_TRANSCRIPTS, ("id", "recording_id"), ("id", "recording_id")),
         "duplicate_recordings": duplicates,
-        "invalid_meeting_refs": _finding(conn, INVALID_MEETING_REFS, ("id", "meeting_id")),
+        "invalid_meeting_refs": _finding(conn, _invalid_refs_sql(conn), ("id", "meeting_id"), ("id", "meeting_id")),
     }
 
 
@@ -104,7 +126,7 @@ STEPS = (
         UPDATE transcripts SET recording_id = (SELECT d.keeper FROM dup_remove d WHERE d.id = transcripts.recording_id)
         WHERE id IN (
           SELECT (SELECT t.id FROM transcripts t JOIN dup_remove d ON d.id = t.recording_id
-                  WHERE d.keeper = k.keeper ORDER BY t.created_at, d.rn, t.id LIMIT 1)
+                  WHERE d.keeper = k.keeper ORDER BY {transcript_created}, d.rn, t.id LIMIT 1)
           FROM (SELECT DISTINCT keeper FROM dup_remove) k
           WHERE NOT EXISTS (SELECT 1 FROM transcripts t2 WHERE t2.recording_id = k.keeper))""",
      "transcripts_moved"),
@@ -119,10 +141,29 @@ STEPS = (
      "DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.id = embeddings.transcript_id)",
      "embeddings_removed"),
     ("clear invalid meeting references", """
-        UPDATE recordings SET meeting_id = NULL, correlation_confidence = NULL, correlation_method = NULL
+        UPDATE recordings SET {clear}
         WHERE meeting_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.id = recordings.meeting_id)""",
      "invalid_meeting_refs_fixed"),
 )
+MEETING_COLUMNS = ("meeting_id", "correlation_confidence", "correlation_method")
+
+
+def _steps(conn: apsw.Connection) -> list[tuple[str, str | None, str | None]]:
+    """STEPS for this library's columns: a step whose table or column the library lacks
+    has nothing to do (its SQL is None)."""
+    recordings = _columns(conn, "recordings")
+    created = "t.created_at" if "created_at" in _columns(conn, "transcripts") else "NULL"
+    clear = ", ".join(f"{c} = NULL" for c in MEETING_COLUMNS if c in recordings)
+    out = []
+    for name, sql, field in STEPS:
+        if name == "remove orphaned embeddings" and not _embeddings(conn):
+            sql = None
+        elif name == "clear invalid meeting references" and "meeting_id" not in recordings:
+            sql = None
+        else:
+            sql = sql.replace("{transcript_created}", created).replace("{clear}", clear)
+        out.append((name, sql, field))
+    return out
 
 
 def _run(ctx: Context, result: CleanupResult) -> None:
@@ -157,9 +198,10 @@ def _clean(conn: apsw.Connection, ctx: Context, result: CleanupResult,
            snapshot: snapshots.Taking) -> None:
     """The steps, in order, and the check that nothing is left to clean."""
     conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
-    for index, (name, sql, field) in enumerate(STEPS):
+    steps = _steps(conn)
+    for index, (name, sql, field) in enumerate(steps):
         snapshot.raise_if_failed()
-        ctx.tracker.update("cleaning", index, len(STEPS), message=name)
+        ctx.tracker.update("cleaning", index, len(steps), message=name)
         try:
             result.steps.append(_step(conn, name, sql))
         except errors.EngineError as exc:
@@ -180,11 +222,15 @@ def _report_rolled_back(result: CleanupResult) -> None:
 
 
 def _orphaned_embeddings(conn: apsw.Connection) -> int:
+    if not _embeddings(conn):
+        return 0
     return conn.execute("SELECT count(*) FROM embeddings e WHERE NOT EXISTS "
                         "(SELECT 1 FROM transcripts t WHERE t.id = e.transcript_id)").fetchone()[0]
 
 
-def _step(conn: apsw.Connection, name: str, sql: str) -> CleanupStep:
+def _step(conn: apsw.Connection, name: str, sql: str | None) -> CleanupStep:
+    if sql is None:
+        return CleanupStep(name=name)
     try:
         conn.execute(sql)
     except apsw.Error as exc:

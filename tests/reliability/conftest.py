@@ -49,13 +49,19 @@ def scenario_sets(tmp_path_factory: pytest.TempPathFactory):
     built: dict[tuple[str, int], dict[str, scenarios.Scenario]] = {}
     root = tmp_path_factory.mktemp("templates")
 
-    def get(mode: str, recordings: int = SMALL) -> dict[str, scenarios.Scenario]:
-        key = (mode, recordings)
+    def get(mode: str, recordings: int = SMALL, layout: str | None = None) -> dict[str, scenarios.Scenario]:
+        key = (mode, recordings, layout)
         if key not in built:
             logging.disable(logging.CRITICAL)
-            built[key] = scenarios.build(root / f"{mode}-{recordings}", mode, recordings)
+            built[key] = scenarios.build(root / f"{mode}-{recordings}-{layout}", mode, recordings, layout=layout)
         return built[key]
     return get
+
+
+# Users' layouts swept by default (the one with every state: version 11 in name only, the
+# original migration stopped part way, errors, captures to adopt); every layout when FULL.
+REAL_LAYOUTS = ("half_done", "surrogates") if not FULL else ("app_v10", "v11_name_only", "half_done",
+                                                             "surrogates", "own_drift")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -14,6 +14,7 @@ from app.engine.cleanup import run_cleanup
 from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
+from tests import real_layouts
 from tests.reliability import checker
 
 OPERATIONS: dict[str, Callable] = {"migrate": migrate, "rollback": rollback, "cleanup": run_cleanup}
@@ -45,11 +46,17 @@ class Scenario:
         return checker.reset_library(self.template, work)
 
 
-def build(folder: Path, mode: str, recordings: int, seed: int = 1) -> dict[str, Scenario]:
-    """Templates and references for migrate, rollback and cleanup on one demo library."""
+def build(folder: Path, mode: str, recordings: int, seed: int = 1, layout: str | None = None) -> dict[str, Scenario]:
+    """Templates and references for migrate, rollback and cleanup on one demo library, or
+    on a library laid out as users have it (`layout`, see tests/real_layouts.py: always
+    rollback-journal, as the app wrote them)."""
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / f"v10-{mode}-{recordings}.db"
-    create_demo_library(str(base), recordings=recordings, seed=seed, journal_mode=mode)
+    if layout is None:
+        create_demo_library(str(base), recordings=recordings, seed=seed, journal_mode=mode)
+    else:
+        assert mode == "delete", "the app wrote rollback-journal files only"
+        real_layouts.build(base, layout, recordings=recordings, seed=seed)
     upgraded = checker.copy_library(base, folder / f"v11-{mode}-{recordings}.db")
     result = migrate(str(upgraded))
     assert result.success, result.errors
@@ -59,6 +66,8 @@ def build(folder: Path, mode: str, recordings: int, seed: int = 1) -> dict[str, 
         ref = checker.reset_library(template, folder / f"reference-{op}-{mode}-{recordings}.db")
         result = OPERATIONS[op](str(ref))
         assert result.success, (op, result.errors)
+        if result.warnings and result.warnings[0].code == "NOTHING_TO_CLEAN":
+            continue  # nothing to sweep: the operation changes nothing
         out[op] = Scenario(op, mode, template, checker.dump(template), checker.dump(ref))
         assert out[op].original != out[op].correct
     # rollback's correct result is the library exactly as it was before the upgrade

@@ -23,7 +23,7 @@ from app.engine import snapshots
 from app.engine.steps.v11 import split_pass
 from app.engine.status import status
 from tests.reliability import checker
-from tests.reliability.conftest import FULL, SMALL, full_only
+from tests.reliability.conftest import FULL, REAL_LAYOUTS, SMALL, full_only
 from tests.reliability.faultvfs import CRASH_EXIT_CODE, Fault, FaultVFS
 from tests.reliability.scenarios import MODES, OPERATIONS, Scenario, tally
 
@@ -141,6 +141,17 @@ def test_crash_at_write_n(scenario_sets, tmp_path: Path, op: str, mode: str) -> 
     offset = (list(OPERATIONS).index(op) + MODES.index(mode)) % stride  # each case its own points
     failures, crashes = crash_sweep(scn, tmp_path / "library.db", stride, offset=offset)
     assert crashes > 10
+    assert not failures, f"{len(failures)} broken promises, first: " + "\n".join(failures[:5])
+
+
+@pytest.mark.parametrize("layout", REAL_LAYOUTS)
+@pytest.mark.parametrize("op", list(OPERATIONS))
+def test_crash_at_write_n_on_a_real_layout(scenario_sets, tmp_path: Path, op: str, layout: str) -> None:
+    """The same crashes on a library laid out as users have it (rollback-journal)."""
+    scn = scenario_sets("delete", SMALL, layout)[op]
+    stride = 1 if FULL else 4
+    failures, crashes = crash_sweep(scn, tmp_path / "library.db", stride, offset=list(OPERATIONS).index(op) % stride)
+    assert crashes > 5
     assert not failures, f"{len(failures)} broken promises, first: " + "\n".join(failures[:5])
 
 

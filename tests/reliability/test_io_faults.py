@@ -17,7 +17,7 @@ import apsw
 import pytest
 
 from tests.reliability import checker
-from tests.reliability.conftest import LARGE, SMALL, full_only
+from tests.reliability.conftest import LARGE, REAL_LAYOUTS, SMALL, full_only
 from tests.reliability.faultvfs import OPS, Fault, FaultVFS
 from tests.reliability.scenarios import MODES, OPERATIONS, Scenario, tally
 
@@ -93,6 +93,17 @@ def test_every_fault_point_leaves_original_or_correct(scenario_sets, tmp_path: P
     failures, points = sweep(scn, tmp_path / "library.db", rerun_every=3)
     tally(f"I/O fault points ({op}, {mode}, {SMALL} recordings)", points)
     assert points > 20, "the shim saw too few writes: is it really the default VFS?"
+    assert not failures, f"{len(failures)} broken promises, first: " + "\n".join(failures[:5])
+
+
+@pytest.mark.parametrize("layout", REAL_LAYOUTS)
+@pytest.mark.parametrize("op", list(OPERATIONS))
+def test_every_fault_point_on_a_real_layout(scenario_sets, tmp_path: Path, op: str, layout: str) -> None:
+    """The same sweep on a library laid out as users have it (rollback-journal)."""
+    scn = scenario_sets("delete", SMALL, layout)[op]
+    failures, points = sweep(scn, tmp_path / "library.db", rerun_every=3)
+    tally(f"I/O fault points ({op}, {layout}, {SMALL} recordings)", points)
+    assert points > 20
     assert not failures, f"{len(failures)} broken promises, first: " + "\n".join(failures[:5])
 
 
