@@ -24,100 +24,39 @@ from app.engine.status import status
 from app.engine.steps.v11 import rules
 from tests import real_layouts
 from tests.reliability import checker
-
-CAPTURE = ("id", "title", "summary", "meeting_id", "correlation_confidence", "correlation_method",
-           "source_recording_id", "captured_at")
-AUDIO = ("id", "knowledge_capture_id", "source_type", "local_path", "file_name", "file_size",
-         "duration_seconds", "format")
-ITEM = ("id", "knowledge_capture_id", "content", "assignee", "due_date", "priority", "status",
-        "extracted_from")
+from tests.rules_checker import AUDIO, CAPTURE, ITEM, expected_rows, sources, stored, t
 
 
-def _stored(value: object) -> object:
-    """A value as compared: text by its bytes, the rest as it is."""
-    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
 
-
-def _read(conn: apsw.Connection, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows with every text value as its bytes (wrap each column in `T(...)`)."""
+def _rows(conn: apsw.Connection, sql: str, params: tuple = ()) -> list[tuple]:
     return conn.execute(sql, params).fetchall()
-
-
-def _t(column: str) -> str:
-    return f"CASE typeof({column}) WHEN 'text' THEN CAST({column} AS BLOB) ELSE {column} END"
-
-
-def _sources(path: Path, ids: tuple[str, ...]) -> dict[bytes, dict]:
-    """The rules' inputs of the recordings `ids`, as stored (absent columns: None)."""
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        have = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in ("recordings", "transcripts")}
-        cols = [(f"r.{c}" if c in have["recordings"] else "NULL", c) for c in
-                ("id", "filename", "file_path", "file_size", "duration_seconds", "date_recorded", "meeting_id",
-                 "correlation_confidence", "correlation_method", "on_local", "is_imported")]
-        cols += [(f"t.{c}" if c in have["transcripts"] else "NULL", c) for c in
-                 ("title_suggestion", "summary", "action_items")]
-        sql = (f"SELECT {', '.join(_t(expr) for expr, _ in cols)}, "
-               "r.meeting_id IN (SELECT id FROM meetings) FROM recordings r "
-               "JOIN transcripts t ON t.recording_id = r.id")
-        wanted = {i.encode("utf-8", "surrogatepass") if isinstance(i, str) else i for i in ids}
-        out = {}
-        for row in conn.execute(sql):
-            if row[0] in wanted:
-                out[row[0]] = {**dict(zip((c for _, c in cols), row[:-1])), "meeting_exists": int(bool(row[-1]))}
-        return out
-    finally:
-        conn.close()
-
-
-def _decoded(value: object) -> object:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def expected_rows(source: dict) -> tuple[tuple, tuple, set]:
-    """What the rules make of one stored recording, every text value as bytes."""
-    made = rules.rows_for_recording(rules.Source(**{k: _decoded(v) for k, v in source.items()}))
-    rid = source["id"]
-    cid, aid = rules.capture_id(rid), rules.audio_source_id(rid)
-    capture = [_stored(v) for v in made.capture]
-    capture[0] = _stored(cid)
-    if capture[2] is not None:
-        capture[2] = source["summary"]  # copied: the stored bytes
-    if capture[3] is not None:
-        capture[3], capture[5] = source["meeting_id"], source["correlation_method"]
-    capture[6], capture[7] = rid, source["date_recorded"]
-    audio = [_stored(v) for v in made.audio_source]
-    audio[0], audio[1], audio[3], audio[4] = _stored(aid), _stored(cid), source["file_path"], source["filename"]
-    items = {tuple([_stored(rules.action_item_id(rid, i)), _stored(cid),
-                    *(_stored(v) for v in item[2:])]) for i, item in enumerate(made.action_items)}
-    return tuple(capture), tuple(audio), items
 
 
 def check_rules(path: Path, built: real_layouts.Built) -> None:
     """The rules hold for every eligible recording; adopted ones point at their capture;
     what was done before is untouched; untranscribed ones are skipped."""
     ids = built.expected["ids"]
-    sources = _sources(path, ids["eligible"])
-    assert len(sources) == len(ids["eligible"])
+    stored_sources = sources(path, ids["eligible"])
+    assert len(stored_sources) == len(ids["eligible"])
     conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
-        for rid, source in sources.items():
+        for rid, source in stored_sources.items():
             capture, audio, items = expected_rows(source)
-            got = _read(conn, f"SELECT {', '.join(map(_t, CAPTURE))} FROM knowledge_captures WHERE id = ?",
+            got = _rows(conn, f"SELECT {', '.join(map(t, CAPTURE))} FROM knowledge_captures WHERE id = ?",
                         (capture[0].decode(),))
             assert got == [capture], rid
-            assert _read(conn, f"SELECT {', '.join(map(_t, AUDIO))} FROM audio_sources WHERE id = ?",
+            assert _rows(conn, f"SELECT {', '.join(map(t, AUDIO))} FROM audio_sources WHERE id = ?",
                          (audio[0].decode(),)) == [audio], rid
-            assert set(_read(conn, f"SELECT {', '.join(map(_t, ITEM))} FROM action_items "
+            assert set(_rows(conn, f"SELECT {', '.join(map(t, ITEM))} FROM action_items "
                                    "WHERE knowledge_capture_id = ?", (capture[0].decode(),))) == items, rid
-            assert _read(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings "
-                               f"WHERE {_t('id')} = ?", (rid,)) == [("migrated", capture[0].decode())]
+            assert _rows(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings "
+                               f"WHERE {t('id')} = ?", (rid,)) == [("migrated", capture[0].decode())]
         for rid, cid in built.expected["adopted_captures"].items():
-            assert _read(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings WHERE id = ?",
+            assert _rows(conn, "SELECT migration_status, migrated_to_capture_id FROM recordings WHERE id = ?",
                          (rid,)) == [("migrated", cid)]
         for rid in ids["untranscribed"]:
-            assert _read(conn, f"SELECT migration_status FROM recordings WHERE {_t('id')} = ?",
-                         (_stored(rid),)) == [("skipped",)]
+            assert _rows(conn, f"SELECT migration_status FROM recordings WHERE {t('id')} = ?",
+                         (stored(rid),)) == [("skipped",)]
     finally:
         conn.close()
 
