@@ -37,6 +37,8 @@
     NOT_A_LIBRARY: 'Open the window on the meeting recorder’s library file.',
     LIBRARY_TOO_OLD: 'Open the library once in the current meeting recorder app, then come back.',
     LIBRARY_TOO_NEW: 'This library is newer than this tool: use a newer version of the tool.',
+    LIBRARY_UNSUPPORTED: 'This library is missing parts the upgrade needs (named above), so it was left as it is. ' +
+      'Open it once in the meeting recorder app, then try again; if it still happens, please report it with the log file.',
     LIBRARY_CORRUPT: 'Restore the library from a backup or a snapshot, then upgrade.',
     READ_ONLY: 'Make sure the library and its folder can be written to, then try again.',
     DISK_FULL: 'Free some disk space, then try again.',
@@ -100,8 +102,10 @@
   function hasWarning(result, code) {
     return (result.warnings || []).some(function (w) { return w.code === code; });
   }
-  function warningTexts(result) {
-    return (result.warnings || []).map(function (w) { return w.message; });
+  // Warnings of a successful operation, as notes: none of them undid anything.
+  function warningNotes(result) {
+    return (result.warnings || []).filter(function (w) { return w && w.message; })
+      .map(function (w) { return { code: w.code, text: 'Note: ' + w.message }; });
   }
   function nextStep(code) { return NEXT_STEP[code] || NEXT_STEP.INTERNAL_ERROR; }
 
@@ -126,14 +130,62 @@
   }
 
   // ---- rendering --------------------------------------------------------------------
-  function showResult(stateName, title, message, details, next) {
+  // `details`: lines of text; `notes`: the engine's non-fatal warnings, shown after them.
+  function showResult(stateName, title, message, details, next, notes) {
     el('result').dataset.state = stateName;
     setText('result-title', title);
     setText('result-message', message || '');
     var list = el('result-details');
     clear(list);
     (details || []).forEach(function (d) { addItem(list, d); });
+    (notes || []).forEach(function (n) {
+      var li = addItem(list, n.text);
+      li.className = 'note';
+      li.dataset.code = n.code;
+    });
     setText('result-next', next || '');
+  }
+
+  function isVersion(v) { return typeof v === 'number' && isFinite(v); }
+
+  // Where the library stands, from the status alone: every version number and whether the
+  // upgrade is finished come from the engine (its registry of steps), never from this page.
+  //   'ready'       stored version below the latest: the upgrade has steps to run
+  //   'unfinished'  at the latest version in name, but the upgrade still has work to do
+  //   'upgraded'    at the latest version, nothing left to do
+  function libraryStage(st) {
+    if (!st || !st.success || !isVersion(st.version) || !isVersion(st.latest_version)) { return null; }
+    if (st.version < st.latest_version) { return 'ready'; }
+    return st.can_migrate ? 'unfinished' : 'upgraded';
+  }
+
+  var STAGE_WORDS = { ready: 'ready to upgrade', unfinished: 'upgrade not finished', upgraded: 'upgraded' };
+
+  // What the upgrade would still do, in words: recordings to upgrade, to adopt, to skip.
+  function planWords(plan) {
+    var parts = [];
+    if (plan.to_upgrade) { parts.push(plural(plan.to_upgrade, 'recording') + ' to upgrade'); }
+    if (plan.to_adopt) {
+      parts.push(plural(plan.to_adopt, 'recording') + ' to adopt (' +
+        (plan.to_adopt === 1 ? 'its knowledge capture already exists)' : 'their knowledge captures already exist)'));
+    }
+    if (plan.to_skip) { parts.push(plural(plan.to_skip, 'recording') + ' to skip (no transcript)'); }
+    return parts.join(', ');
+  }
+
+  function planLine(st, stage) {
+    var plan = st.upgrade || {};
+    var work = planWords(plan);
+    var missing = (plan.schema_missing || []).length;
+    if (stage === 'unfinished') {
+      var left = work || (missing ? plural(missing, 'part') + ' of the new format missing' : 'some work left');
+      return 'The library is marked as version ' + st.version + ', but its upgrade is not finished: ' + left +
+        '. The upgrade will finish ' + (work ? 'them' : 'it') + '.';
+    }
+    if (stage === 'ready') {
+      return 'Upgrading to version ' + st.latest_version + (work ? ': ' + work + '.' : '.');
+    }
+    return '';
   }
 
   function renderStatus(st) {
@@ -141,18 +193,31 @@
     state.firstRun = !st.success && firstError(st).code === 'LIBRARY_NOT_FOUND';
     el('first-run').hidden = !state.firstRun;
     setText('library-name', st.library_name || (state.firstRun ? 'none yet' : '—'));
+    var stage = libraryStage(st);
     var version = '—';
-    if (st.success) {
-      version = String(st.version);
-      if (st.version === 10) { version += ' (ready to upgrade)'; }
-      if (st.version === 11) { version += ' (upgraded)'; }
+    if (isVersion(st.version) && !state.firstRun) {  // a library it cannot upgrade still has a version
+      version = String(st.version) + (stage ? ' (' + STAGE_WORDS[stage] + ')' : '');
     }
     setText('library-version', version);
+    el('library-version').dataset.stage = stage || '';
+    var line = st.success ? planLine(st, stage) : '';
+    setText('library-plan', line);
+    el('library-plan').hidden = !line;
+    setText('lead-version', isVersion(st.latest_version) ? ' (version ' + st.latest_version + ')' : '');
     if (st.app_version) { setText('about', 'Library upgrade, version ' + st.app_version); }
-    var counts = st.recordings || {};
+    // The recordings' own state, and what the upgrade would still do with them.
+    var recordings = st.recordings || {};
+    var plan = st.upgrade || {};
+    var counts = {
+      to_upgrade: plan.to_upgrade, to_adopt: plan.to_adopt, to_skip: plan.to_skip,
+      migrated: recordings.migrated, skipped: recordings.skipped, error: recordings.error, total: recordings.total
+    };
     Array.prototype.forEach.call(document.querySelectorAll('#recording-counts [data-count]'), function (dd) {
       var value = counts[dd.dataset.count];
       dd.textContent = st.success && typeof value === 'number' ? String(value) : '—';
+      if (dd.parentNode.hasAttribute('data-only-when-some')) {
+        dd.parentNode.hidden = !(st.success && value > 0);
+      }
     });
   }
 
@@ -238,16 +303,23 @@
           err.message, [], nextStep(err.code)];
       }
       if (hasWarning(r, 'ALREADY_UPGRADED')) {
-        return ['done', 'Already upgraded', 'The library was already at version 11. Nothing was changed.', [], ''];
+        var already = (r.warnings || []).filter(function (w) { return w.code === 'ALREADY_UPGRADED'; })[0];
+        return ['done', 'Already upgraded', already.message || 'The library was already upgraded. Nothing was changed.',
+          [], ''];
       }
-      var details = [plural(r.captures_created, 'knowledge capture') + ' made from transcribed recordings',
-        plural(r.action_items_created, 'action item') + ' carried over'];
+      var details = [plural(r.captures_created || 0, 'knowledge capture') + ' made from transcribed recordings'];
+      if (r.captures_adopted) {
+        details.push(plural(r.captures_adopted, 'recording') + ' adopted: ' +
+          (r.captures_adopted === 1 ? 'its knowledge capture already existed' : 'their knowledge captures already existed'));
+      }
+      details.push(plural(r.action_items_created || 0, 'action item') + ' carried over');
       if (r.recordings_skipped) {
         details.push(plural(r.recordings_skipped, 'recording') + ' without a transcript marked as skipped');
       }
-      return ['done', 'Upgrade complete', 'The library is now at version 11, and the upgrade was verified.',
-        details.concat(warningTexts(r).filter(function (t) { return t; })),
-        'Open the meeting recorder as usual. If something looks wrong, use “Restore previous library” below.'];
+      var now = isVersion(r.version) ? 'The library is now at version ' + r.version : 'The library is upgraded';
+      return ['done', 'Upgrade complete', now + ', and the upgrade was verified.', details,
+        'Open the meeting recorder as usual. If something looks wrong, use “Restore previous library” below.',
+        warningNotes(r)];
     }
     if (apiName === 'run_cleanup') {
       if (!r.success) {
@@ -340,7 +412,8 @@
     var migrated = (st.recordings || {}).migrated || 0;
     setText('rollback-confirm-title', 'Restore the library from before the upgrade?');
     setText('rollback-confirm-text',
-      'This puts the library back to version ' + (snap ? snap.version : 10) + ' as it was when the upgrade started' +
+      'This puts the library back ' + (snap && isVersion(snap.version) ? 'to version ' + snap.version + ' ' : '') +
+      'as it was when the upgrade started' +
       (snap ? ' (' + snap.created_at + ')' : '') + '. What the upgrade made is removed: ' +
       plural(migrated, 'knowledge capture') + ' with their action items. Recordings, transcripts and meetings ' +
       'are kept as they were before the upgrade. If anything changed since the upgrade, you will be asked again ' +

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import apsw
 import pytest
 
-from app.engine import schema
+from app.engine import completion, schema
+from app.engine.steps.v11 import spec
 from app.engine.migrate import migrate
 
 V10_TABLES = ("meetings", "recordings", "transcripts", "embeddings", "config", "schema_version")
@@ -452,7 +453,7 @@ def test_upgraded_schema_equals_canonical(make_library, journal_mode):
     assert result.version == 11
     conn = lib.connect()
     try:
-        assert schema.differences(conn) == []
+        assert completion.missing(conn, spec()) == [] and completion.drift(conn, spec()) == []
     finally:
         conn.close()
     tables, expected = canonical_schema_rows()

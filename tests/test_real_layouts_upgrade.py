@@ -18,7 +18,9 @@ import apsw
 import pytest
 
 from app.engine.cleanup import preview_cleanup, run_cleanup
+from app.engine import snapshots
 from app.engine.migrate import migrate
+from app.engine.progress import ProgressRegistry
 from app.engine.rollback import rollback
 from app.engine.status import status
 from app.engine.steps.v11 import rules
@@ -147,3 +149,19 @@ def test_cleanup_preview_and_run_then_upgrade(built: real_layouts.Built) -> None
             after.invalid_meeting_refs.count) == (0, 0, 0)
     upgraded = migrate(path)
     assert upgraded.success, upgraded.errors
+
+
+def test_a_version_11_library_never_upgraded_has_nothing_to_roll_back(tmp_path: Path) -> None:
+    """The app recorded version 11 without migrating anything; an upgrade that did not
+    finish leaves its snapshot: restoring it would change nothing and must say so."""
+    built = real_layouts.build(tmp_path / "library.db", "v11_name_only", recordings=30)
+    tracker = ProgressRegistry().open("migrate")
+    snapshots.take(str(built.path), snapshots.PRE_UPGRADE, tracker, "delete")  # as a cancelled upgrade leaves it
+    before = checker.dump(built.path)
+    result = rollback(str(built.path))
+    assert [e.code for e in result.errors] == ["NOTHING_TO_ROLL_BACK"]
+    assert checker.dump(built.path) == before
+    # Negative control: once the upgrade has happened, the same call restores.
+    assert migrate(str(built.path)).success
+    assert rollback(str(built.path)).success
+    assert checker.dump(built.path) == before

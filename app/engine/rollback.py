@@ -59,6 +59,7 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry
             with WriteTransaction(conn, ctx.tracker):
                 if library.read_version(conn) <= steps.oldest:
                     raise errors.NothingToRollBack()
+                _require_changed(conn, target)
                 with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker,
                                       info.journal_mode, writes=False) as safety_copy:
                     # The comparison only reads: the safety copy runs beside it.
@@ -119,6 +120,18 @@ def _refuse_to_lose(ctx: Context, result: RollbackResult, target: snapshots.Mani
         ctx.library, str(snapshots.file_for(ctx.library, target.id)), chain, ctx.tracker))
     if result.would_lose and not force:
         raise _would_lose(result.would_lose)
+
+
+def _require_changed(conn: apsw.Connection, target: snapshots.Manifest) -> None:
+    """NOTHING_TO_ROLL_BACK when the library holds exactly what its snapshot holds: an
+    upgrade that failed or was cancelled keeps its snapshot, and a library whose stored
+    version was already the latest (the app wrote it before migrating any data) is then
+    at that version without having been upgraded. The row counts decide at once in the
+    usual case; only when they agree are the tables compared."""
+    if library.row_counts(conn) == target.row_counts and not changes.changed_original_tables(conn, []):
+        raise errors.NothingToRollBack(
+            "The library is exactly as it was before its last upgrade attempt, which did not "
+            "finish, so there is nothing to go back from. Nothing was changed.")
 
 
 _RESTORED_WITH_ERROR = ("The library was restored, but the disk reported an error at the very end. "
