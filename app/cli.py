@@ -33,7 +33,7 @@ def cmd_status(args: argparse.Namespace) -> OperationResult:
 
 
 def cmd_migrate(args: argparse.Namespace) -> OperationResult:
-    """Upgrade the library to V11 (snapshot first; all or nothing)."""
+    """Finish the upgrade to the latest version (snapshot first; all or nothing)."""
     return migrate(args.library)
 
 

@@ -135,7 +135,7 @@ def make_api(library_path: str, registry: ProgressRegistry,
             "cleanup", lambda: engine_run_cleanup(library_path, registry=registry))
 
     def migrate(*args: Any) -> Result:
-        """Upgrade the library to V11, all or nothing, after a snapshot."""
+        """Finish the library's upgrade to the latest version, all or nothing, after a snapshot."""
         return no_args("migrate", "migrate", args) or writing(
             "migrate", lambda: engine_migrate(library_path, registry=registry))
 
