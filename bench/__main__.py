@@ -4,7 +4,8 @@ Each run copies the same generated library and runs one variant in its own proce
 (peak RSS from the OS), rotating the order of variants. Medians of the runs are reported,
 with ratios measured in the same run, and written into README between the bench markers.
 
-    python -m bench [--sizes 10000,100000] [--runs 3] [--cold 100000] [--once 1000000] [--no-readme]
+    python -m bench [--sizes 10000,100000] [--runs 3] [--cold 100000] [--real 10000,100000]
+                    [--once 1000000] [--no-readme]
 """
 
 from __future__ import annotations
@@ -41,8 +42,22 @@ def library_for(size: int) -> Path:
     return path
 
 
-def rows_for(size: int, library: Path) -> Path:
-    rows = DATA / f"rows-{size}-{TRANSCRIPT_BYTES}.db"
+def real_library_for(size: int) -> Path:
+    """A library as the version-10 app left it (tests/real_layouts.py's app_v10): rollback
+    journal, page size 4096, 16 tables, no title_suggestion; transcripts as long as the demo's."""
+    path = DATA / f"real-{size}-{TRANSCRIPT_BYTES}.db"
+    if not path.exists():
+        from tests.real_layouts import build
+        DATA.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")  # an interrupted build is not taken for a library
+        partial.unlink(missing_ok=True)
+        build(partial, "app_v10", recordings=size, seed=1, transcript_bytes=TRANSCRIPT_BYTES)
+        partial.rename(path)
+    return path
+
+
+def rows_for(library: Path) -> Path:
+    rows = DATA / f"rows-{library.stem.removeprefix('demo-')}.db"
     if not rows.exists():
         from bench.floor import precompute
         work = fresh_copy(library, "precompute")
@@ -85,9 +100,9 @@ def cli_time(*args: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def bench_size(size: int, runs: int, cold: bool = False) -> dict:
-    library = library_for(size)
-    rows = rows_for(size, library)
+def bench_size(size: int, runs: int, cold: bool = False, real: bool = False) -> dict:
+    library = real_library_for(size) if real else library_for(size)
+    rows = rows_for(library)
     samples: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
     rss: dict[str, list[int]] = {"a": [], "b": [], "c": []}
     variants = {"a": lambda w: ("bench.project", str(w)),
@@ -105,7 +120,7 @@ def bench_size(size: int, runs: int, cold: bool = False) -> dict:
             samples[key].append(timings)
     median = {k: {phase: statistics.median(s[phase] for s in v) for phase in v[0]} for k, v in samples.items()}
     recordings = size
-    result = {"size": size, "cold": cold, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
+    result = {"size": size, "cold": cold, "real": real, "file_mb": round(library.stat().st_size / 1e6), "runs": runs,
               "median": median, "rss_mb": {k: max(v) for k, v in rss.items()},
               "a_over_b": round(median["a"]["total"] / median["b"]["total"], 2),
               "c_over_a": round(median["c"]["total"] / median["a"]["total"], 2),
@@ -134,14 +149,14 @@ def table(results: list[dict], other: dict | None) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         m = r["median"]
-        label = f"{r['size']:,}{' (cold cache)' if r['cold'] else ''}{' (1 run)' if r['runs'] == 1 else ''}"
+        label = f"{r['size']:,}{kind(r, ' (', ')')}{' (1 run)' if r['runs'] == 1 else ''}"
         lines.append(f"| {label} | {r['file_mb']} MB | {m['a']['total']:.2f} s | {m['b']['total']:.2f} s | "
                      f"{m['c']['total']:.2f} s | {r['a_over_b']} | {r['c_over_a']} | {r['recordings_per_s']:,} | "
                      f"{r['rss_mb']['a']} / {r['rss_mb']['b']} / {r['rss_mb']['c']} MB | {m['a']['max_event_gap']:.2f} s |")
     for r in results:
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["a"].items() if k not in ("total", "max_event_gap"))
         floor = ", ".join(f"{k} {v:.2f} s" for k, v in r["median"]["b"].items() if k != "total")
-        lines.append(f"\n{r['size']:,} recordings{', cold cache' if r['cold'] else ''}, phases of (a): {phases}.  "
+        lines.append(f"\n{r['size']:,} recordings{kind(r, ', ')}, phases of (a): {phases}.  "
                      f"\nPhases of (b): {floor}.  \n{budget(r)}")
     if other:
         worst = max(other["cancel"], key=lambda c: c["latency"])
@@ -150,6 +165,12 @@ def table(results: list[dict], other: dict | None) -> str:
                      f"{worst['latency']:.2f} s at worst over {len(other['cancel'])} cancels "
                      f"({', '.join(c['phase'] + ' ' + str(c['latency']) + ' s' for c in other['cancel'])}).")
     return "\n".join(lines)
+
+
+def kind(result: dict, before: str, after: str = "") -> str:
+    """What sets a row apart from the warm WAL demo rows, for its label ('' for those)."""
+    what = "cold cache" if result["cold"] else "real layout, rollback journal" if result.get("real") else ""
+    return f"{before}{what}{after}" if what else ""
 
 
 def budget(result: dict) -> str:
@@ -183,18 +204,23 @@ def main() -> None:
                         help="larger sizes run once each (e.g. 1000000), after the others")
     parser.add_argument("--cold", default="100000",
                         help="sizes also run with the OS page cache emptied before each run ('' for none)")
+    parser.add_argument("--real", default="10000,100000",
+                        help="sizes also run on a library laid out as users' (app_v10, rollback journal; '' for none)")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     results = [bench_size(size, args.runs) for size in sizes]
     cold_sizes = [int(size) for size in args.cold.split(",") if size]
     if cold_sizes and not drop_caches():
         print("cold-cache runs skipped: emptying the page cache needs root on Linux")
         cold_sizes = []
     results += [bench_size(size, args.runs, cold=True) for size in cold_sizes]
+    results += [bench_size(int(size), args.runs, real=True) for size in args.real.split(",") if size]
     results += [bench_size(int(size), 1) for size in args.once.split(",") if size]
-    largest = next(r for r in results if r["size"] == max(sizes) and not r["cold"])
-    other = bench_other_operations(max(sizes), largest["median"]["a"]["total"])
+    other = None
+    if sizes:  # --sizes '' runs only the other rows (e.g. --real), without cleanup, rollback and cancel
+        largest = next(r for r in results if r["size"] == max(sizes) and not r["cold"] and not r["real"])
+        other = bench_other_operations(max(sizes), largest["median"]["a"]["total"])
     text = table(results, other)
     print(text)
     (DATA / "results.json").write_text(json.dumps({"results": results, "other": other}, indent=1))

@@ -148,7 +148,7 @@ class Registry:
         """The steps a library at `version` may still need: the one that recorded its
         version (to finish it), then every later one."""
         self.require_supported(version)
-        return [s for s in self._steps if s.target >= version and s.target > self.oldest]
+        return [s for s in self._steps if s.target >= version]
 
     def pending(self, conn: apsw.Connection, version: int) -> list[tuple[Step, Plan | None]]:
         """The steps a library at `version` still needs. The first of `chain` reads the
@@ -167,6 +167,7 @@ REGISTRY = Registry()
 
 
 def _register_builtin() -> None:
+    # Imported here: the step modules import this one (Step, Plan, Report).
     from app.engine.steps.v11 import KnowledgeCaptures
 
     REGISTRY.register(KnowledgeCaptures())

@@ -193,18 +193,16 @@ class Layout:
         return f"NOT {self.pending(alias)} AND coalesce({alias}.migration_status, '') = 'migrated'"
 
     def named(self, alias: str = "r") -> str:
-        """A capture names the recording as its source."""
+        """A capture names the recording as its source. (A list built once, not a lookup
+        per recording: a library's captures need not have an index on their source.)"""
         if "source_recording_id" not in self.captures:
             return "0"
-        return (f"EXISTS (SELECT 1 FROM {self.source}.knowledge_captures k "
-                f"WHERE k.source_recording_id = {alias}.id)")
+        return (f"{alias}.id IN (SELECT source_recording_id FROM {self.source}.knowledge_captures "
+                f"WHERE source_recording_id IS NOT NULL)")
 
     def unnamed(self, alias: str = "r") -> str:
         """No capture names the recording as its source."""
-        if "source_recording_id" not in self.captures:
-            return "1"
-        return (f"NOT EXISTS (SELECT 1 FROM {self.source}.knowledge_captures k "
-                f"WHERE k.source_recording_id = {alias}.id)")
+        return f"NOT ({self.named(alias)})"
 
     def _from(self) -> str:
         src = self.source
