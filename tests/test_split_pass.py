@@ -85,16 +85,28 @@ def test_upgrade_with_a_helper_equals_plain_row_by_row(
     assert _leftovers(demo) == []
 
 
-def test_small_libraries_and_rollback_journal_have_no_helper(
-        helpers, monkeypatch: pytest.MonkeyPatch, demo: Path, tmp_path: Path) -> None:
+def test_small_libraries_have_no_helper(helpers, demo: Path) -> None:
     peaks = len(split_pass.peaks_mb)
     assert migrate(str(demo)).success  # 1,500 recordings: below MIN_RECORDINGS
-    journal = tmp_path / "journal.db"
-    create_demo_library(str(journal), recordings=300, seed=2, journal_mode="delete")
-    monkeypatch.setattr(split_pass, "MIN_RECORDINGS", 0)  # any size, but rollback-journal mode
-    assert migrate(str(journal)).success
     assert len(split_pass.peaks_mb) == peaks
     assert all(h.scratch is None for h in helpers)
+
+
+def test_in_rollback_journal_mode_the_helper_reads_the_snapshot(
+        always_split, helpers, tmp_path: Path) -> None:
+    """A reader of a rollback-journal library would stop its writer: the helper reads the
+    snapshot, finished before the transaction writes, which holds the same rows."""
+    journal = tmp_path / "journal.db"
+    create_demo_library(str(journal), recordings=600, seed=2, journal_mode="delete")
+    plain = tmp_path / "plain.db"
+    shutil.copyfile(journal, plain)
+    plain_upgrade(plain)
+    peaks = len(split_pass.peaks_mb)
+    result = migrate(str(journal))
+    assert result.success, result.errors
+    assert len(split_pass.peaks_mb) == peaks + 1, "the helper did not run"
+    assert comparable(journal) == comparable(plain)
+    assert _leftovers(journal) == []
 
 
 @pytest.mark.parametrize("command", [

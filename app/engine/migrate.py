@@ -50,7 +50,7 @@ def _migrate(ctx: Context, result: MigrateResult, steps: Registry) -> None:
         # rolling back right now, and then the answer is IN_PROGRESS, not a guess.
         with WriteTransaction(conn, ctx.tracker) as txn:
             version = result.version_before = library.read_version(conn)
-            pending = steps.pending(conn, version)
+            pending = steps.pending(conn, version, planned=False)
             if not pending:
                 _already_done(ctx, result, version)
                 return
@@ -98,8 +98,10 @@ def _run_steps(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, resul
         return resource
 
     migrated_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    copy = snapshot.ready_copy()
     for index, (step, _) in enumerate(pending):
-        report = step.apply(StepRun(conn, ctx.library, ctx.tracker, journal_mode, index == 0, migrated_at,
+        report = step.apply(StepRun(conn, ctx.library, ctx.tracker, journal_mode, index == 0,
+                                    str(copy) if copy is not None else None, migrated_at,
                                     check, snapshot.begin, ctx.problem, defer))
         if step.target > version:
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (step.target,))

@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -124,33 +125,66 @@ def take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -
 def _take(library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> tuple[Manifest, bool]:
     """`take` without the clean-up of leftovers; also says whether the snapshot is new
     (False: an identical one was reused)."""
+    return _finish(_copy_new(library, kind, tracker), tracker, journal_mode)
+
+
+@dataclass
+class _Copy:
+    """A copy made, not yet checked: under its temporary name until `_finish`."""
+
+    library: str
+    kind: str
+    snapshot_id: str
+    when: datetime
+    tmp: Path
+    created_folder: bool
+
+    def discard(self) -> None:
+        # A WAL library's copy is briefly in WAL mode (until PRAGMA journal_mode=DELETE):
+        # a failure then can leave its -wal / -shm beside it too.
+        final = file_for(self.library, self.snapshot_id)
+        for leftover in (self.tmp, *(self.tmp.with_name(self.tmp.name + sfx) for sfx in ("-journal", "-wal", "-shm")),
+                         final):
+            leftover.unlink(missing_ok=True)
+        folder = snapshot_dir(self.library)
+        if self.created_folder and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _copy_new(library: str, kind: str, tracker: ProgressTracker) -> _Copy:
+    """Copy the library under a new snapshot's temporary name."""
     folder = snapshot_dir(library)
     created_folder = not folder.exists()
     folder.mkdir(exist_ok=True)
     now = datetime.now(timezone.utc)
     snapshot_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
     final = file_for(library, snapshot_id)
-    tmp = final.with_name(final.name + ".tmp")
+    copy = _Copy(library, kind, snapshot_id, now, final.with_name(final.name + ".tmp"), created_folder)
     try:
-        _copy(library, tmp, tracker)
-        manifest = _check(library, tmp, snapshot_id, kind, now, journal_mode, tracker)
-        previous = latest(library, kind)
+        _copy(library, copy.tmp, tracker)
+    except BaseException:
+        copy.discard()
+        raise
+    return copy
+
+
+def _finish(copy: _Copy, tracker: ProgressTracker, journal_mode: str) -> tuple[Manifest, bool]:
+    """Check a copy and make it a snapshot (or reuse an identical older one)."""
+    library = copy.library
+    try:
+        manifest = _check(library, copy.tmp, copy.snapshot_id, copy.kind, copy.when, journal_mode, tracker)
+        previous = latest(library, copy.kind)
         if (previous is not None and previous.sha256 == manifest.sha256
                 and _is_valid(library, previous, tracker)):
-            tmp.unlink()
+            copy.tmp.unlink()
             log.info("snapshot %s still holds exactly this library; reusing it", previous.id)
             return previous, False
-        os.replace(tmp, final)
-        _write_json_atomically(_manifest_path(library, snapshot_id), manifest.model_dump_json(indent=1))
+        os.replace(copy.tmp, file_for(library, copy.snapshot_id))
+        _write_json_atomically(_manifest_path(library, copy.snapshot_id), manifest.model_dump_json(indent=1))
     except BaseException:
-        # A WAL library's copy is briefly in WAL mode (until PRAGMA journal_mode=DELETE):
-        # a failure then can leave its -wal / -shm beside it too.
-        for leftover in (tmp, *(tmp.with_name(tmp.name + sfx) for sfx in ("-journal", "-wal", "-shm")), final):
-            leftover.unlink(missing_ok=True)
-        if created_folder and not any(folder.iterdir()):
-            folder.rmdir()
+        copy.discard()
         raise
-    log.info("snapshot %s taken (%d bytes)", snapshot_id, manifest.size_bytes)
+    log.info("snapshot %s taken (%d bytes)", copy.snapshot_id, manifest.size_bytes)
     return manifest, True
 
 
@@ -188,39 +222,17 @@ class _Background:
         self.processed, self.total = processed, total
 
 
-class _Taken:
-    """A snapshot already taken (rollback-journal mode): the same face as `_SnapshotThread`."""
-
-    def __init__(self, library: str, manifest: Manifest, created: bool) -> None:
-        self._library = library
-        self.manifest = manifest
-        self.created = created
-
-    def begin(self) -> None:
-        """Taken already: nothing to start."""
-
-    def wait(self) -> Manifest:
-        return self.manifest
-
-    def raise_if_failed(self) -> None:
-        """Taken already: nothing can fail any more."""
-
-    def settled_id(self) -> str | None:
-        return self.manifest.id
-
-    def discard(self) -> None:
-        """The operation no longer needs it: remove it, unless it was an older one reused."""
-        if self.created:
-            self.created = False
-            _remove(self._library, self.manifest)
-
-
 class _SnapshotThread(threading.Thread):
-    """A snapshot taken in its own thread; `wait()` hands its result or error over."""
+    """A snapshot taken in its own thread; `wait()` hands its result or error over.
+
+    `copy_first()` makes the copy at once, in the caller's thread (rollback-journal mode:
+    before the transaction writes); the thread then only checks it and makes it a snapshot.
+    """
 
     def __init__(self, library: str, kind: str, tracker: ProgressTracker, journal_mode: str) -> None:
         super().__init__(name="snapshot", daemon=True)
         self._args = (library, kind, journal_mode)
+        self.copied: _Copy | None = None
         self._tracker = tracker
         self.progress = _Background(tracker)
         self.manifest: Manifest | None = None
@@ -234,10 +246,15 @@ class _SnapshotThread(threading.Thread):
             self._begun = True
             self.start()
 
+    def copy_first(self) -> None:
+        library, kind, _ = self._args
+        self.copied = _copy_new(library, kind, self._tracker)
+
     def run(self) -> None:
         library, kind, journal_mode = self._args
         try:
-            self.manifest, self.created = _take(library, kind, self.progress, journal_mode)  # type: ignore[arg-type]
+            copy = self.copied or _copy_new(library, kind, self.progress)  # type: ignore[arg-type]
+            self.manifest, self.created = _finish(copy, self.progress, journal_mode)  # type: ignore[arg-type]
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
 
@@ -253,6 +270,12 @@ class _SnapshotThread(threading.Thread):
         assert self.manifest is not None
         return self.manifest
 
+    def ready_copy(self) -> Path | None:
+        """The copy made first, before the transaction wrote: exactly the library as it
+        was, a file another process may read without touching the library's locks (until
+        `begin()`, which renames it). None when the copy is made in the thread."""
+        return self.copied.tmp if self.copied is not None and not self._begun else None
+
     def raise_if_failed(self) -> None:
         """Raise the copy's error as soon as there is one (a full disk, say), so the
         transaction stops early instead of finishing work that cannot be committed."""
@@ -263,10 +286,11 @@ class _SnapshotThread(threading.Thread):
         """After the operation failed: let the copy finish (a failed upgrade keeps its
         snapshot, as in rollback-journal mode), or stop it when the user cancelled.
         The snapshot's id, or None when there is none. Never raises its error."""
-        if not self._begun:
+        if not self._begun and self.copied is None:
             return None
         if self._tracker.cancelled:
             self.progress.stop.set()
+        self.begin()  # a copy made first is checked and kept, or removed if cancelled
         self.join()
         return self.manifest.id if self.manifest is not None else None
 
@@ -277,12 +301,14 @@ class _SnapshotThread(threading.Thread):
         if self._begun:
             self.progress.stop.set()
             self.join()
+        elif self.copied is not None:
+            self.copied.discard()
         if self.manifest is not None and self.created:
             self.created = False
             _remove(self._args[0], self.manifest)
 
 
-Taking = _Taken | _SnapshotThread  # what `taking` yields
+Taking = _SnapshotThread  # what `taking` yields
 
 
 @contextmanager
@@ -295,18 +321,18 @@ def taking(library: str, kind: str, tracker: ProgressTracker,
     last committed state and never block the writer, so the copy holds exactly the library
     as it was before the transaction, whatever the transaction writes meanwhile. (In
     rollback-journal mode a reader would stop the writer from spilling pages to the file,
-    so the copy is taken first, in the caller's thread, unless the caller says its
-    transaction `writes` nothing to the library.) The thread starts at `begin()`,
+    so the copy is made first, in the caller's thread, unless the caller says its
+    transaction `writes` nothing to the library; its check, which reads only the copy,
+    still runs in the thread.) The thread starts at `begin()`,
     when the caller has a core to spare (or at `wait()`). Leaving the block stops a copy
     still running and waits for it to clean up; `discard()` also removes a finished one,
     for an operation that stops before it needs its snapshot.
     """
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     remove_leftovers(library)
-    if journal_mode != "wal" and writes:
-        yield _Taken(library, *_take(library, kind, tracker, journal_mode))
-        return
     job = _SnapshotThread(library, kind, tracker, journal_mode)
+    if journal_mode != "wal" and writes:
+        job.copy_first()
     tracker.update("snapshot", 0, None, message="making a safety copy")
     try:
         yield job
@@ -314,6 +340,8 @@ def taking(library: str, kind: str, tracker: ProgressTracker,
         if job.is_alive():
             job.progress.stop.set()
             job.join()
+        elif not job._begun and job.copied is not None:  # never checked: not a snapshot
+            job.copied.discard()
 
 
 def _copy(library: str, dest_path: Path, tracker: ProgressTracker) -> None:

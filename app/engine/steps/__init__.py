@@ -50,6 +50,10 @@ class StepRun:
     tracker: ProgressTracker
     journal_mode: str
     first: bool  # no step ran before it in this transaction: the file holds its input
+    # A finished copy of the library as it was before the transaction (the snapshot, in
+    # rollback-journal mode), which another process can read while this one writes; None
+    # in WAL mode, where a reader of the library itself sees that state.
+    before_copy: str | None
     migrated_at: str
     check: Callable[[], None]
     begin_snapshot: Callable[[], None]
@@ -150,16 +154,18 @@ class Registry:
         self.require_supported(version)
         return [s for s in self._steps if s.target >= version]
 
-    def pending(self, conn: apsw.Connection, version: int) -> list[tuple[Step, Plan | None]]:
+    def pending(self, conn: apsw.Connection, version: int,
+                planned: bool = True) -> list[tuple[Step, Plan | None]]:
         """The steps a library at `version` still needs. The first of `chain` reads the
         library as it is now: it must accept it (`require`), and it is needed when its
-        `plan` says so or its target is above the version. Every later step is needed
+        `plan` says so or its target is above the version (then its plan is read only if
+        `planned`: status shows it, migrate does not need it). Every later step is needed
         (it records its version) and is planned only once the earlier ones have run."""
         chain = self.chain(version)
         first, rest = chain[0], chain[1:]
         first.require(conn)
-        plan = first.plan(conn)
-        head = [(first, plan)] if plan.needed or first.target > version else []
+        plan = first.plan(conn) if planned or first.target == version else None
+        head = [(first, plan)] if first.target > version or (plan is not None and plan.needed) else []
         return head + [(step, None) for step in rest]
 
 

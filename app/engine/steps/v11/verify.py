@@ -60,11 +60,11 @@ def failed_checks(conn: apsw.Connection, expected: Expected, spec: completion.Sp
         "recordings marked by this run": (_one(conn, "SELECT count(*) FROM recordings "
                                                "WHERE migration_status = 'migrated' AND migrated_at = ?", at),
                                           e.captures + e.adopted),
-        # Each recording this run marked names a capture that names it back.
-        "recording <-> capture links agree": (_one(conn, """SELECT count(*) FROM recordings r
-            WHERE r.migrated_at = ? AND r.migration_status = 'migrated' AND NOT EXISTS (
-              SELECT 1 FROM knowledge_captures k WHERE k.id = r.migrated_to_capture_id
-              AND k.source_recording_id = r.id)""", at), 0),
+        # Each recording this run marked names a capture that names it back. EXCEPT sorts
+        # both sides and reads them in order; a lookup per recording took 3x longer.
+        "recording <-> capture links agree": (_one(conn, """SELECT count(*) FROM (
+            SELECT id, migrated_to_capture_id FROM recordings WHERE migrated_at = ? AND migration_status = 'migrated'
+            EXCEPT SELECT source_recording_id, id FROM knowledge_captures)""", at), 0),
         "no transcribed recording left to upgrade": (_one(conn, f"""SELECT count(*) FROM recordings r
             WHERE {rows.Layout.read(conn).pending()}
             AND EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id)"""), 0),
