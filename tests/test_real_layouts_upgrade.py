@@ -165,3 +165,43 @@ def test_a_version_11_library_never_upgraded_has_nothing_to_roll_back(tmp_path: 
     assert migrate(str(built.path)).success
     assert rollback(str(built.path)).success
     assert checker.dump(built.path) == before
+
+
+@pytest.mark.parametrize("change, named", [
+    ("DROP TABLE meetings", "there is no meetings table"),
+    ("ALTER TABLE recordings DROP COLUMN date_recorded", "the recordings table has no date_recorded column"),
+    ("ALTER TABLE transcripts RENAME COLUMN recording_id TO recording", "the transcripts table has no recording_id column"),
+])
+def test_a_library_without_what_the_rules_need_is_refused_untouched(tmp_path: Path, change: str, named: str) -> None:
+    built = real_layouts.build(tmp_path / "library.db", "app_v10", recordings=20)
+    conn = apsw.Connection(str(built.path))
+    conn.execute("DROP INDEX IF EXISTS idx_recordings_date")  # SQLite drops no indexed column
+    conn.execute(change)
+    conn.close()
+    before = built.path.read_bytes()
+    for run in (migrate, status):
+        result = run(str(built.path))
+        assert [e.code for e in result.errors] == ["LIBRARY_UNSUPPORTED"]
+        assert named in result.errors[0].message
+    done = subprocess.run([sys.executable, "-m", "app", "migrate", "--library", str(built.path), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and json.loads(done.stdout)["errors"][0]["code"] == "LIBRARY_UNSUPPORTED"
+    assert built.path.read_bytes() == before
+    assert not (tmp_path / "library.db.snapshots").exists() or not any((tmp_path / "library.db.snapshots").iterdir())
+
+
+def test_a_column_defined_otherwise_is_named_and_left_as_it_is(tmp_path: Path) -> None:
+    built = real_layouts.build(tmp_path / "library.db", "v11_name_only", recordings=20)
+    conn = apsw.Connection(str(built.path))
+    conn.execute("ALTER TABLE action_items DROP COLUMN confidence")
+    conn.execute("ALTER TABLE action_items ADD COLUMN confidence TEXT")  # REAL in version 11
+    conn.close()
+    result = migrate(str(built.path))
+    assert result.success, result.errors
+    drift = [w for w in result.warnings if w.code == "SCHEMA_DRIFT"]
+    assert len(drift) == 1 and "action_items.confidence" in drift[0].message
+    conn = apsw.Connection(str(built.path))
+    assert ("confidence", "TEXT") in [(r[1], r[2]) for r in conn.execute("PRAGMA table_info(action_items)")]
+    # what was missing was added: the earlier script's captures had no category or status
+    assert {"category", "status"} <= {r[1] for r in conn.execute("PRAGMA table_info(knowledge_captures)")}
+    conn.close()
