@@ -36,6 +36,8 @@ AUDIO_COLUMNS = ("id", "knowledge_capture_id", "source_type", "local_path", "fil
                  "file_size", "duration_seconds", "format")
 ITEM_COLUMNS = ("id", "knowledge_capture_id", "content", "assignee", "due_date", "priority",
                 "status", "extracted_from")
+
+
 @dataclass(frozen=True)
 class Targets:
     """Where the rows go."""
