@@ -92,7 +92,7 @@ def logical_dump(path: Path, readonly: bool = False) -> dict[str, list[tuple]]:
     conn = apsw.Connection(str(path), flags=flags)
     try:
         names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name")]
         out = {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
         out["__schema__"] = conn.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()

@@ -12,6 +12,8 @@ itself wrote does.
 
 from __future__ import annotations
 
+import re
+
 import apsw
 
 from app.engine import library
@@ -22,27 +24,42 @@ from app.engine.transaction import watched
 
 
 def _differing_rows(conn: apsw.Connection, left: str, right: str, columns: list[str],
-                    key: str | None, left_only: bool = False) -> int:
+                    key: str | None, left_only: bool = False, also: str = "") -> int:
     """Rows of the relations `left` and `right` that differ on `columns`, matched by `key`.
 
     A FULL JOIN on the key walks both tables in step (measured ten times faster than
     EXCEPT on transcripts, which sorts every row of both sides); a row on one side only,
     or with any column differing, counts once. `left_only`: only rows `left` has (rows
-    only `right` has are someone else's to judge). Without a key (a WITHOUT ROWID table
-    of the user's), EXCEPT both ways.
+    only `right` has are someone else's to judge). `also`: one more condition that makes a
+    row on both sides count (columns of one side only). Without a key (a WITHOUT ROWID
+    table of the user's), EXCEPT (both ways, or one with `left_only`).
     """
     if key is None:
         cols = ", ".join(quote_ident(c) for c in columns)
+        back = "0" if left_only else f"(SELECT count(*) FROM (SELECT {cols} FROM {right} EXCEPT SELECT {cols} FROM {left}))"
         return conn.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM {left} EXCEPT SELECT {cols} FROM {right}))"
-            f" + (SELECT count(*) FROM (SELECT {cols} FROM {right} EXCEPT SELECT {cols} FROM {left}))"
+            f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM {left} EXCEPT SELECT {cols} FROM {right})) + {back}"
         ).fetchone()[0]
     k = quote_ident(key) if key != "rowid" else "rowid"
-    differs = " OR ".join(f"a.{quote_ident(c)} IS NOT b.{quote_ident(c)}" for c in columns) or "0"
+    differs = " OR ".join([f"a.{quote_ident(c)} IS NOT b.{quote_ident(c)}" for c in columns] + [also or "0"])
     join = "LEFT JOIN" if left_only else "FULL OUTER JOIN"
     return conn.execute(
         f"SELECT count(*) FROM {left} AS a {join} {right} AS b ON a.{k} = b.{k} "
         f"WHERE a.{k} IS NULL OR b.{k} IS NULL OR {differs}").fetchone()[0]
+
+
+_CLOCK = re.compile(r"\W*CURRENT_(TIMESTAMP|DATE|TIME)\W*$", re.IGNORECASE)
+
+
+def _not_default(conn: apsw.Connection, table: str, snap_columns: list[str], skip: set[str], alias: str) -> str:
+    """A condition on the library's row `alias`: a column added since the snapshot (by the
+    upgrade's schema completion, or by anyone) holds something else than the default it
+    was added with, i.e. someone wrote it. Clock defaults cannot be told: left out."""
+    had = {c.lower() for c in snap_columns} | skip
+    parts = [f"{alias}.{quote_ident(name)} IS NOT ({default if default is not None else 'NULL'})"
+             for _, name, _, _, default, _ in conn.execute(f"PRAGMA main.table_info({quote_ident(table)})")
+             if name.lower() not in had and not (default and _CLOCK.match(default))]
+    return " OR ".join(parts)
 
 
 def _has_rowid(conn: apsw.Connection, table: str, schema_name: str) -> bool:
@@ -61,7 +78,7 @@ def changed_original_tables(conn: apsw.Connection, chain: list[Step]) -> dict[st
     rows to, only the rows the snapshot had. Plus the rows of tables added since, but
     of the steps' own (empty ones, or compared by `changed_upgrade_rows`)."""
     inserts = {t for s in chain for t in s.inserts}
-    sets = {t: set(cols) for s in chain for t, cols in s.sets.items()}
+    sets = {t: {c.lower() for c in cols} for s in chain for t, cols in s.sets.items()}
     created = {t for s in chain for t in s.canonical_tables()}
     lost: dict[str, int] = {}
     before = library.table_names(conn, "snap")
@@ -70,14 +87,18 @@ def changed_original_tables(conn: apsw.Connection, chain: list[Step]) -> dict[st
         if table not in now:
             lost[table] = _count(conn, "snap", table)
             continue
-        columns = [c for c in library.column_names(conn, table, "snap") if c not in sets.get(table, ())]
-        if table in inserts:
+        skip = sets.get(table, set())
+        snap_columns = library.column_names(conn, table, "snap")
+        columns = [c for c in snap_columns if c.lower() not in skip]
+        # The upgrade never rewrites rows that were there (it adds rows and sets the
+        # columns of `sets`), so their rowids are the snapshot's.
+        key = "rowid" if _has_rowid(conn, table, "main") and _has_rowid(conn, table, "snap") else None
+        if table in inserts:  # rows the snapshot had; the new ones are the steps' to judge
             n = _differing_rows(conn, f"snap.{quote_ident(table)}", f"main.{quote_ident(table)}", columns,
-                                "id", left_only=True)
+                                key, left_only=True, also=_not_default(conn, table, snap_columns, skip, "b"))
         else:
-            # The upgrade never rewrites these tables, so their rowids are the snapshot's.
-            key = "rowid" if _has_rowid(conn, table, "main") and _has_rowid(conn, table, "snap") else None
-            n = _differing_rows(conn, f"main.{quote_ident(table)}", f"snap.{quote_ident(table)}", columns, key)
+            n = _differing_rows(conn, f"main.{quote_ident(table)}", f"snap.{quote_ident(table)}", columns, key,
+                                also=_not_default(conn, table, snap_columns, skip, "a"))
         if n:
             lost[table] = n
     for table in sorted(now - before - inserts):
@@ -107,10 +128,10 @@ def changed_upgrade_rows(library_path: str, snapshot_path: str, chain: list[Step
             for step in chain:
                 stamps = set(step.stamps)
                 for table in step.inserts:
-                    columns = [c for c in library.column_names(scratch, table) if c not in stamps]
-                    new = (f"(SELECT * FROM lib.{quote_ident(table)} WHERE id NOT IN "
-                           f"(SELECT id FROM snap.{quote_ident(table)}))" if table in before
-                           else f"lib.{quote_ident(table)}")
+                    columns = [c for c in library.column_names(scratch, table) if c.lower() not in stamps]
+                    new = (f"(SELECT * FROM lib.{quote_ident(table)} AS x WHERE NOT EXISTS "
+                           f"(SELECT 1 FROM snap.{quote_ident(table)} AS s WHERE s.id IS x.id))"
+                           if table in before else f"lib.{quote_ident(table)}")
                     if n := _differing_rows(scratch, new, f"main.{quote_ident(table)}", columns, "id"):
                         lost[table] = n
                 for table, cols in step.sets.items():

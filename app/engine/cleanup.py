@@ -198,6 +198,10 @@ def _clean(conn: apsw.Connection, ctx: Context, result: CleanupResult,
            snapshot: snapshots.Taking) -> None:
     """The steps, in order, and the check that nothing is left to clean."""
     conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
+    # The steps look duplicates up by id and by the recording kept: without these, the
+    # move of transcripts grows with the square of the duplicates.
+    conn.execute("CREATE INDEX temp.dup_remove_id ON dup_remove(id)")
+    conn.execute("CREATE INDEX temp.dup_remove_keeper ON dup_remove(keeper)")
     steps = _steps(conn)
     for index, (name, sql, field) in enumerate(steps):
         snapshot.raise_if_failed()

@@ -15,6 +15,7 @@ in-memory database over the schema they start from, and whatever they added is t
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import apsw
@@ -57,7 +58,7 @@ def _table_info(conn: apsw.Connection, table: str, schema: str = "main") -> dict
 
 def _tables(conn: apsw.Connection, schema: str = "main") -> dict[str, str]:
     return {name.lower(): sql for name, sql in conn.execute(
-        f"SELECT name, sql FROM {schema}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        f"SELECT name, sql FROM {schema}.sqlite_schema WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_'")}
 
 
 def _indexes(conn: apsw.Connection, table: str, schema: str = "main") -> dict[str, tuple[str, ...]]:
@@ -173,13 +174,30 @@ def complete_tables(conn: apsw.Connection, spec: Spec) -> list[str]:
         if column.name in _table_info(conn, column.table):
             continue
         try:
-            conn.execute(f"ALTER TABLE {quote_ident(column.table)} ADD COLUMN {column.definition}")
+            _add_column(conn, column)
         except apsw.SQLError as exc:  # e.g. NOT NULL without a default: SQLite cannot add it
             log.warning("cannot add %s.%s: %r", column.table, column.name, exc)
             raise errors.LibraryUnsupported(
                 [f"the {column.table} table has no {column.name} column, and it cannot be added"]) from exc
         added.append(f"column {column.table}.{column.name}")
     return added
+
+
+_CLOCK_DEFAULT = re.compile(r"\s+DEFAULT\s+CURRENT_(?:TIMESTAMP|DATE|TIME)\b", re.IGNORECASE)
+
+
+def _add_column(conn: apsw.Connection, column: Column) -> None:
+    """ALTER TABLE ... ADD COLUMN with the canonical definition. SQLite refuses a clock
+    default (CURRENT_TIMESTAMP) on a table that has rows: the column is then added
+    without it (existing rows read NULL), and `drift` names the difference."""
+    table = quote_ident(column.table)
+    try:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
+    except apsw.SQLError:
+        plain = _CLOCK_DEFAULT.sub("", column.definition)
+        if plain == column.definition:
+            raise
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {plain}")
 
 
 def complete_indexes(conn: apsw.Connection, spec: Spec) -> list[str]:

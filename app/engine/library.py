@@ -140,7 +140,7 @@ def opened(path: str) -> Iterator[apsw.Connection]:
 
 def table_names(conn: apsw.Connection, schema: str = "main") -> set[str]:
     return {r[0] for r in conn.execute(
-        f"SELECT name FROM {schema}.sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+        f"SELECT name FROM {schema}.sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_'")}
 
 
 def column_names(conn: apsw.Connection, table: str, schema: str = "main") -> list[str]:

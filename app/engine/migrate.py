@@ -97,7 +97,9 @@ def _run_steps(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, resul
         deferred.append(resource)
         return resource
 
-    migrated_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    # Milliseconds: verification finds this run's marks by their time, and two runs never
+    # share one (a second could: a re-run right after a quick upgrade).
+    migrated_at = datetime.now(timezone.utc).isoformat(sep=" ", timespec="milliseconds")[:23]
     copy = snapshot.ready_copy()
     for index, (step, _) in enumerate(pending):
         report = step.apply(StepRun(conn, ctx.library, ctx.tracker, journal_mode, index == 0,

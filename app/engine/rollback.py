@@ -46,11 +46,8 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry
             with WriteTransaction(conn, ctx.tracker):
                 pass
             raise errors.NothingToRollBack()
-        target = snapshots.latest(ctx.library, snapshots.PRE_UPGRADE)
-        if target is None:
-            raise errors.NoSnapshot()
         ctx.tracker.update("checking")
-        snapshots.validate(ctx.library, target)
+        target = _target(conn, ctx.library)
         result.restored_snapshot_id = target.id
         library.require_free_space(ctx.library, info.size_bytes)
 
@@ -122,16 +119,50 @@ def _refuse_to_lose(ctx: Context, result: RollbackResult, target: snapshots.Mani
         raise _would_lose(result.would_lose)
 
 
+def _target(conn: apsw.Connection, library_path: str) -> snapshots.Manifest:
+    """The newest pre-upgrade snapshot that the library differs from. An upgrade that
+    failed or was cancelled keeps its snapshot, of the library as it still is: restoring
+    it would change nothing, so the snapshot before it is the one to go back to. A library
+    whose stored version was already the latest (the app wrote it before migrating any
+    data) may have no other: then there is nothing to roll back."""
+    candidates = [m for m in snapshots.list_manifests(library_path) if m.kind == snapshots.PRE_UPGRADE]
+    if not candidates:
+        raise errors.NoSnapshot()
+    for manifest in reversed(candidates):
+        snapshots.validate(library_path, manifest)  # a damaged one is never used, nor skipped
+        _attach(conn, library_path, manifest)
+        try:
+            if not _same(conn, manifest):
+                return manifest
+        finally:
+            conn.execute("DETACH DATABASE snap")
+    raise _NOTHING_SINCE()
+
+
+def _NOTHING_SINCE() -> errors.NothingToRollBack:
+    return errors.NothingToRollBack(
+        "The library is exactly as it was before its last upgrade attempt, which did not "
+        "finish, so there is nothing to go back from. Nothing was changed.")
+
+
+def _same(conn: apsw.Connection, target: snapshots.Manifest) -> bool:
+    """Whether the library (main) holds exactly what the snapshot (attached as `snap`)
+    holds. The row counts decide at once in the usual case; only when they agree are the
+    schema and the tables compared."""
+    if library.row_counts(conn) != target.row_counts:
+        return False
+    (schema_differs,) = conn.execute(
+        "SELECT EXISTS (SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
+        "EXCEPT SELECT type, name, tbl_name, sql FROM snap.sqlite_schema) OR EXISTS ("
+        "SELECT type, name, tbl_name, sql FROM snap.sqlite_schema "
+        "EXCEPT SELECT type, name, tbl_name, sql FROM main.sqlite_schema)").fetchone()
+    return not schema_differs and not changes.changed_original_tables(conn, [])
+
+
 def _require_changed(conn: apsw.Connection, target: snapshots.Manifest) -> None:
-    """NOTHING_TO_ROLL_BACK when the library holds exactly what its snapshot holds: an
-    upgrade that failed or was cancelled keeps its snapshot, and a library whose stored
-    version was already the latest (the app wrote it before migrating any data) is then
-    at that version without having been upgraded. The row counts decide at once in the
-    usual case; only when they agree are the tables compared."""
-    if library.row_counts(conn) == target.row_counts and not changes.changed_original_tables(conn, []):
-        raise errors.NothingToRollBack(
-            "The library is exactly as it was before its last upgrade attempt, which did not "
-            "finish, so there is nothing to go back from. Nothing was changed.")
+    """`_target`'s answer, again under the write lock: another process may have written."""
+    if _same(conn, target):
+        raise _NOTHING_SINCE()
 
 
 _RESTORED_WITH_ERROR = ("The library was restored, but the disk reported an error at the very end. "

@@ -58,7 +58,7 @@ def dump_conn(conn: apsw.Connection) -> Dump:
     out: Dump = {}
     clock = clock_columns()
     names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name")]
     for name in names:
         cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
         keep = [c for c in cols if (name, c) not in clock]

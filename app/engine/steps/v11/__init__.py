@@ -141,8 +141,14 @@ class KnowledgeCaptures(Step):
 
     def expected(self, scratch: apsw.Connection, source: str, tracker: ProgressTracker) -> None:
         layout = rows.Layout.read(scratch, source)
+        # The tables as `apply` leaves them in the library: the source's own definitions
+        # (its defaults and extra columns), completed like the library's; else canonical.
         for table in self.inserts:
-            scratch.execute(spec().tables[table])
+            own = scratch.execute(f"SELECT sql FROM {source}.sqlite_schema WHERE type = 'table' AND lower(name) = ?",
+                                  (table,)).fetchone()
+            scratch.execute(own[0] if own else spec().tables[table])
+        completion.complete_tables(scratch, completion.Spec(
+            {}, tuple(c for c in spec().columns if c.table in self.inserts), ()))
         scratch.execute("CREATE INDEX expected_source ON knowledge_captures(source_recording_id)")
         have = layout.recordings
         columns = ", ".join(c if c in have else "NULL" for c in MIGRATION_COLUMNS)

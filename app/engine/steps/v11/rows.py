@@ -124,7 +124,8 @@ def write_rows(conn: apsw.Connection, source: str = "main", targets: Targets = T
         except UnicodeDecodeError:  # the next row holds text that is not UTF-8
             bounds = _bounds(start, stop, after)
             row = conn.execute(layout.select_sql(bounds, raw=True) + " LIMIT 1", [v for _, v in bounds]).fetchone()
-            after = row[1]  # (type, value) pairs: the id's stored bytes
+            # (type, value) pairs: the id as stored, text as its bytes (bound back as text)
+            after = undecodable.Raw(row[1]) if row[0] == "text" else row[1]
             out = undecodable.rows_for(row)
             _insert_raw(conn, targets.captures, CAPTURE_COLUMNS, [out.capture])
             _insert_raw(conn, targets.audio_sources, AUDIO_COLUMNS, [out.audio_source])
@@ -138,12 +139,16 @@ def write_rows(conn: apsw.Connection, source: str = "main", targets: Targets = T
     return counts
 
 
-def _bounds(start: str | bytes | None, stop: str | bytes | None,
-            after: str | bytes | None) -> list[tuple[str, str | bytes]]:
-    """The id range still to read, as (clause, value) pairs. CAST: an id given as bytes
-    (text that is not UTF-8) compares as the text it is."""
-    bounds = [("r.id > CAST(? AS TEXT)", after)] if after is not None else [("r.id >= CAST(? AS TEXT)", start)]
-    bounds.append(("r.id < CAST(? AS TEXT)", stop))
+def _bounds(start: object, stop: object, after: object) -> list[tuple[str, object]]:
+    """The id range still to read, as (clause, value) pairs. An id as `undecodable.Raw`
+    (text that is not UTF-8, as its bytes) is bound as the text it is; any other value
+    (text, a number, a BLOB) as it is, so it compares as the stored id does."""
+    def bound(op: str, value: object) -> tuple[str, object]:
+        if isinstance(value, undecodable.Raw):
+            return f"r.id {op} CAST(? AS TEXT)", bytes(value)
+        return f"r.id {op} ?", value
+    bounds = [bound(">", after)] if after is not None else [bound(">=", start)]
+    bounds.append(bound("<", stop))
     return [(clause, value) for clause, value in bounds if value is not None]
 
 
@@ -161,23 +166,32 @@ class Layout:
     migration columns has every recording eligible."""
 
     def __init__(self, source: str, recordings: set[str], transcripts: set[str],
-                 captures: set[str]) -> None:
+                 captures: set[str], one_transcript_each: bool = True) -> None:
         self.source = source
         self.recordings, self.transcripts, self.captures = recordings, transcripts, captures
+        self.one_transcript_each = one_transcript_each
 
     @classmethod
     def read(cls, conn: apsw.Connection, source: str = "main") -> Layout:
         def cols(table: str) -> set[str]:
             return {r[1].lower() for r in conn.execute(f"PRAGMA {source}.table_info({table})")}
-        return cls(source, cols("recordings"), cols("transcripts"), cols("knowledge_captures"))
+        unique = any(
+            row[2] and [r[2].lower() for r in conn.execute(f"PRAGMA {source}.index_info({quote_ident(row[1])})")
+                        if r[2]] == ["recording_id"]
+            for row in conn.execute(f"PRAGMA {source}.index_list(transcripts)"))
+        rowid = conn.execute("SELECT NOT wr FROM pragma_table_list WHERE schema = ? AND name = 'transcripts'",
+                             (source,)).fetchone()
+        return cls(source, cols("recordings"), cols("transcripts"), cols("knowledge_captures"),
+                   one_transcript_each=unique or not (rowid and rowid[0]))
 
     def _col(self, alias: str, name: str) -> str:
         have = self.recordings if alias == "r" else self.transcripts
         return f"{alias}.{quote_ident(name)}" if name in have else "NULL"
 
     def pending(self, alias: str = "r") -> str:
-        """A recording not (validly) migrated: no status, pending, error, or migrated to a
-        capture that does not exist."""
+        """A recording not (validly) migrated: no status, pending, error, any value outside
+        the four (counted as an error by status), or migrated to a capture that does not
+        exist."""
         if "migration_status" not in self.recordings:
             return "1"
         status = f"{alias}.migration_status"
@@ -186,7 +200,8 @@ class Layout:
                       f"WHERE k.id = {alias}.migrated_to_capture_id)")
         else:
             exists = "0"
-        return f"(coalesce({status}, 'pending') IN ('pending', 'error') OR ({status} = 'migrated' AND NOT {exists}))"
+        return (f"(coalesce({status}, 'pending') NOT IN ('migrated', 'skipped') "
+                f"OR ({status} = 'migrated' AND NOT {exists}))")
 
     def done(self, alias: str = "r") -> str:
         """Migrated to a capture that exists: left alone."""
@@ -203,12 +218,16 @@ class Layout:
                 f"WHERE source_recording_id IS NOT NULL)")
 
     def unnamed(self, alias: str = "r") -> str:
-        """No capture names the recording as its source."""
-        return f"NOT ({self.named(alias)})"
+        """No capture names the recording as its source (a NULL id is named by none)."""
+        return f"coalesce(NOT ({self.named(alias)}), 1)"
 
     def _from(self) -> str:
         src = self.source
-        return (f"FROM {src}.recordings AS r JOIN {src}.transcripts AS t ON t.recording_id = r.id "
+        # One transcript a recording: the app's UNIQUE(recording_id) says so; where a
+        # library lacks it, the first one written (the smallest rowid) is the one.
+        first = ("" if self.one_transcript_each else
+                 f" AND t.rowid = (SELECT min(t2.rowid) FROM {src}.transcripts t2 WHERE t2.recording_id = r.id)")
+        return (f"FROM {src}.recordings AS r JOIN {src}.transcripts AS t ON t.recording_id = r.id{first} "
                 f"WHERE {self.pending()} AND {self.unnamed()}")
 
     def count_sql(self) -> str:
@@ -299,7 +318,7 @@ def skip(conn: apsw.Connection, recordings: str, transcripts: str, prior: str | 
     dangling = (f"NOT EXISTS (SELECT 1 FROM {prior} k WHERE k.id = rec.migrated_to_capture_id)"
                 if prior else "1")
     conn.execute(f"""UPDATE {recordings} AS rec SET migration_status = 'skipped'
-        WHERE (coalesce(rec.migration_status, 'pending') IN ('pending', 'error')
+        WHERE (coalesce(rec.migration_status, 'pending') NOT IN ('migrated', 'skipped')
                OR (rec.migration_status = 'migrated' AND {dangling}))
           AND NOT EXISTS (SELECT 1 FROM {transcripts} t WHERE t.recording_id = rec.id)""")
     return conn.changes()

@@ -51,12 +51,13 @@ def _uuid5(name: str | bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def _name(prefix: str, recording_id: str | bytes, suffix: str = "") -> str | bytes:
+def _name(prefix: str, recording_id: object, suffix: str = "") -> str | bytes:
     """The id's name; a recording id stored as text that is not UTF-8 arrives as its
-    bytes, and is named by them (the same bytes give the same id)."""
+    bytes, and is named by them (the same bytes give the same id); an id stored as a
+    number is named by its text."""
     if isinstance(recording_id, bytes):
         return prefix.encode() + recording_id + suffix.encode()
-    return prefix + recording_id + suffix
+    return prefix + (recording_id if isinstance(recording_id, str) else str(recording_id)) + suffix
 
 
 def capture_id(recording_id: str | bytes) -> str:
@@ -75,15 +76,24 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _base_name(filename: str | None) -> str:
+def _text(value: object) -> str | None:
+    """A value the rules read as text: a BLOB or a number where text was expected (a
+    drifted library) as the text it holds."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _base_name(filename: object) -> str:
     """What follows the last / or \\ (both separators, whichever system made the file)."""
-    name = filename or ""
+    name = _text(filename) or ""
     return name[max(name.rfind("/"), name.rfind("\\")) + 1:]
 
 
 def title_for(title_suggestion: str | None, filename: str | None) -> str:
     """Rule 2: the suggestion, else the file's name without folders and last extension."""
-    if isinstance(title_suggestion, str) and title_suggestion.strip():
+    title_suggestion = _text(title_suggestion)
+    if title_suggestion and title_suggestion.strip():
         return title_suggestion.strip()
     base = _base_name(filename)
     dot = base.rfind(".")

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import apsw
 
-from app.engine.steps.v11 import rows as capture_rows
+from app.engine.steps.v11 import rows as capture_rows, undecodable
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,10 @@ def split_point(conn: apsw.Connection, total: int) -> bytes | None:
     of its text (an id need not be UTF-8)."""
     if total < MIN_RECORDINGS:
         return None
-    row = conn.execute("SELECT CAST(recording_id AS BLOB) FROM transcripts ORDER BY recording_id LIMIT 1 OFFSET ?",
-                       (int(total * (1 - HELPER_SHARE)),)).fetchone()
-    return row[0] if row else None
+    row = conn.execute("SELECT typeof(recording_id), CAST(recording_id AS BLOB) FROM transcripts "
+                       "ORDER BY recording_id LIMIT 1 OFFSET ?", (int(total * (1 - HELPER_SHARE)),)).fetchone()
+    # Ids are text (the app's UUIDs); a library with other ids gets no helper.
+    return undecodable.Raw(row[1]) if row and row[0] == "text" else None
 
 
 class Helper:
@@ -241,7 +242,7 @@ def main() -> int:
     # kills this process), so this one does not die on its own with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     job = json.loads(sys.stdin.readline())
-    counts = _compute(job["library"], job["scratch"], bytes.fromhex(job["start"]), job["parent"])
+    counts = _compute(job["library"], job["scratch"], undecodable.Raw.fromhex(job["start"]), job["parent"])
     print("done", counts.captures, counts.action_items, counts.dangling_meetings, counts.undecodable,
           peak_rss_mb(), flush=True)
     return 0

@@ -61,15 +61,17 @@ def failed_checks(conn: apsw.Connection, expected: Expected, spec: completion.Sp
                                                "WHERE migration_status = 'migrated' AND migrated_at = ?", at),
                                           e.captures + e.adopted),
         # Each recording this run marked names a capture that names it back. EXCEPT sorts
-        # both sides and reads them in order; a lookup per recording took 3x longer.
+        # both sides and reads them in order; a lookup per recording took 3x longer. It
+        # compares without column affinity: the ids as text (a library's ids need not be).
         "recording <-> capture links agree": (_one(conn, """SELECT count(*) FROM (
-            SELECT id, migrated_to_capture_id FROM recordings WHERE migrated_at = ? AND migration_status = 'migrated'
-            EXCEPT SELECT source_recording_id, id FROM knowledge_captures)""", at), 0),
+            SELECT CAST(id AS TEXT), migrated_to_capture_id FROM recordings
+            WHERE migrated_at = ? AND migration_status = 'migrated'
+            EXCEPT SELECT CAST(source_recording_id AS TEXT), id FROM knowledge_captures)""", at), 0),
         "no transcribed recording left to upgrade": (_one(conn, f"""SELECT count(*) FROM recordings r
             WHERE {rows.Layout.read(conn).pending()}
             AND EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id)"""), 0),
         "no untranscribed recording left pending": (_one(conn, """SELECT count(*) FROM recordings r
-            WHERE coalesce(r.migration_status, 'pending') IN ('pending', 'error')
+            WHERE coalesce(r.migration_status, 'pending') NOT IN ('migrated', 'skipped')
             AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id)"""), 0),
         "new captures have title and time": (_one(conn, f"""SELECT count(*) FROM ({captures})
             WHERE title IS NULL OR trim(title) = '' OR captured_at IS NULL"""), 0),
