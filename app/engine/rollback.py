@@ -132,10 +132,12 @@ def _target(conn: apsw.Connection, library_path: str) -> snapshots.Manifest:
         snapshots.validate(library_path, manifest)  # a damaged one is never used, nor skipped
         _attach(conn, library_path, manifest)
         try:
-            if not _same(conn, manifest):
-                return manifest
+            with conn:  # one read transaction: one state, whatever another process commits
+                same = _same(conn, manifest)
         finally:
             conn.execute("DETACH DATABASE snap")
+        if not same:
+            return manifest
     raise _NOTHING_SINCE()
 
 
