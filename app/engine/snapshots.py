@@ -27,7 +27,7 @@ import apsw
 from pydantic import BaseModel, Field
 
 from app import __version__
-from app.engine import errors
+from app.engine import errors, private
 from app.engine.library import row_counts, read_version, require_intact, translate
 from app.engine.progress import ProgressTracker
 from app.engine.transaction import watched
@@ -86,9 +86,10 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json_atomically(path: Path, data: str) -> None:
+def _write_json_atomically(path: Path, data: str, library: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, private.file_mode(library))
+    with open(fd, "w", encoding="utf-8") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -155,12 +156,15 @@ def _copy_new(library: str, kind: str, tracker: ProgressTracker) -> _Copy:
     """Copy the library under a new snapshot's temporary name."""
     folder = snapshot_dir(library)
     created_folder = not folder.exists()
-    folder.mkdir(exist_ok=True)
+    private.make_dir(folder, library)
     now = datetime.now(timezone.utc)
     snapshot_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
     final = file_for(library, snapshot_id)
     copy = _Copy(library, kind, snapshot_id, now, final.with_name(final.name + ".tmp"), created_folder)
     try:
+        # Made here, as private as the library, before SQLite opens it (SQLite would make
+        # it with its own default mode); its journal takes the same mode from it.
+        private.create_file(copy.tmp, library)
         _copy(library, copy.tmp, tracker)
     except BaseException:
         copy.discard()
@@ -180,7 +184,8 @@ def _finish(copy: _Copy, tracker: ProgressTracker, journal_mode: str) -> tuple[M
             log.info("snapshot %s still holds exactly this library; reusing it", previous.id)
             return previous, False
         os.replace(copy.tmp, file_for(library, copy.snapshot_id))
-        _write_json_atomically(_manifest_path(library, copy.snapshot_id), manifest.model_dump_json(indent=1))
+        _write_json_atomically(_manifest_path(library, copy.snapshot_id), manifest.model_dump_json(indent=1),
+                               library)
     except BaseException:
         copy.discard()
         raise

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import apsw
 
+from app.engine import private
 from app.engine.steps.v11 import rows as capture_rows, undecodable
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,11 @@ class Helper:
         self.scratch = self.folder / f"split-pass-{os.getpid()}-{time.monotonic_ns()}.tmp"
         job = {"library": library, "scratch": str(self.scratch), "start": start.hex(), "parent": os.getpid()}
         try:
-            self.folder.mkdir(exist_ok=True)
+            private.make_dir(self.folder, library)
             # Made here, opened there without "create": a helper that starts after its
             # upgrade died (and the next run removed the file) finds nothing to write to.
-            self.scratch.touch(exist_ok=False)
+            # As private as the library: it holds titles and action items.
+            private.create_file(self.scratch, library)
             self._proc = subprocess.Popen(
                 helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
