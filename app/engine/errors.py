@@ -119,6 +119,19 @@ class ReadOnly(EngineError):
     )
 
 
+class SnapshotsUnsafe(EngineError):
+    """The snapshots folder is a link, not a folder, or someone else's: the app writes and
+    deletes only in a folder that is its own."""
+
+    code = "SNAPSHOTS_UNSAFE"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "The snapshots folder beside the library is not a plain folder of yours (it is a link, "
+        "a file, or another user's), so nothing was written or deleted there and the library "
+        "was not changed. Move it out of the way and try again."
+    )
+
+
 class DiskFull(EngineError):
     code = "DISK_FULL"
     exit_code = EXIT_FAILED

@@ -13,9 +13,11 @@ until the user removes it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,8 +56,32 @@ class Manifest(BaseModel):
 
 
 def snapshot_dir(library: str) -> Path:
-    lib = Path(library)
+    """Beside the library's real file: a link to the library and the library itself
+    share one snapshots folder, and the folder's path is absolute."""
+    lib = Path(os.path.realpath(library))
     return lib.parent / f"{lib.name}.snapshots"
+
+
+def require_safe_folder(library: str) -> None:
+    """SNAPSHOTS_UNSAFE unless the snapshots folder is missing or a real folder (not a
+    link) of this user's: the app writes and deletes only there."""
+    try:
+        st = os.lstat(snapshot_dir(library))
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise errors.SnapshotsUnsafe()
+
+
+def _folder_error(exc: OSError) -> errors.EngineError:
+    """A snapshots folder that cannot be written, said as what it is."""
+    log.warning("the snapshots folder cannot be written: %r", exc)
+    if exc.errno == errno.ENOSPC:
+        return errors.DiskFull()
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return errors.ReadOnly("The snapshots folder beside the library cannot be written to, so no "
+                               "safety copy could be made. Check its permissions. Nothing was changed.")
+    return errors.IOFault()
 
 
 def file_for(library: str, snapshot_id: str) -> Path:
@@ -98,7 +124,9 @@ def _write_json_atomically(path: Path, data: str, library: str) -> None:
 
 
 def remove_leftovers(library: str) -> None:
-    """Delete temp files of a run that died; called only while holding the library lock."""
+    """Delete temp files of a run that died; called only while holding the library lock.
+    Only in a folder that is the app's own (`require_safe_folder`)."""
+    require_safe_folder(library)
     folder = snapshot_dir(library)
     if not folder.is_dir():
         return
@@ -154,9 +182,13 @@ class _Copy:
 
 def _copy_new(library: str, kind: str, tracker: ProgressTracker) -> _Copy:
     """Copy the library under a new snapshot's temporary name."""
+    require_safe_folder(library)
     folder = snapshot_dir(library)
     created_folder = not folder.exists()
-    private.make_dir(folder, library)
+    try:
+        private.make_dir(folder, library)
+    except OSError as exc:
+        raise _folder_error(exc) from exc
     now = datetime.now(timezone.utc)
     snapshot_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
     final = file_for(library, snapshot_id)
@@ -164,7 +196,10 @@ def _copy_new(library: str, kind: str, tracker: ProgressTracker) -> _Copy:
     try:
         # Made here, as private as the library, before SQLite opens it (SQLite would make
         # it with its own default mode); its journal takes the same mode from it.
-        private.create_file(copy.tmp, library)
+        try:
+            private.create_file(copy.tmp, library)
+        except OSError as exc:
+            raise _folder_error(exc) from exc
         _copy(library, copy.tmp, tracker)
     except BaseException:
         copy.discard()

@@ -16,7 +16,9 @@ time: when it cannot start or fails (what it printed goes to the log), the main 
 computes its part too, and any error it meets there is the main process's own, typed as
 usual.
 
-    python -m app.engine.steps.v11.split_pass      (the frozen app: `meeting-library-upgrade --split-pass-helper`)
+    python -c "import sys, app.engine.steps.v11.split_pass as s; sys.exit(s.main())"
+    (the frozen app: `meeting-library-upgrade --split-pass-helper`; not `-m`: the step's
+    package imports this module, and runpy would run it a second time as __main__)
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ peaks_mb: list[int] = []
 def helper_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, HELPER_FLAG]
-    return [sys.executable, "-m", "app.engine.steps.v11.split_pass"]
+    return [sys.executable, "-c", "import sys, app.engine.steps.v11.split_pass as s; sys.exit(s.main())"]
 
 
 def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
