@@ -126,3 +126,15 @@ def test_a_snapshots_folder_that_cannot_be_written_is_read_only(shared: Path) ->
     assert code == 1 and out["errors"][0]["code"] == "READ_ONLY", out
     assert "snapshots folder" in out["errors"][0]["message"]
     assert library.read_bytes() == before
+
+
+def test_a_manifest_with_an_id_the_app_never_makes_is_no_snapshot(library: Path) -> None:
+    assert migrate(str(library)).success
+    folder = snapshots.snapshot_dir(str(library))
+    (real,) = folder.glob("pre-upgrade-*.json")
+    data = json.loads(real.read_text())
+    data["id"] = "pre-upgrade-Z"  # sorted by the text after the last '-', it would have won
+    (folder / "pre-upgrade-Z.json").write_text(json.dumps(data))
+    shutil.copy(folder / f"{real.stem}.sqlite", folder / "pre-upgrade-Z.sqlite")
+    assert [m.id for m in snapshots.list_manifests(str(library))] == [real.stem]
+    assert snapshots.latest(str(library), snapshots.PRE_UPGRADE).id == real.stem

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import re
 import logging
 import os
 import stat
@@ -40,6 +41,8 @@ BACKUP_STEP_PAGES = 4096  # 16 MB at 4 KB pages: large steps, still a progress e
 PRE_UPGRADE = "pre-upgrade"
 PRE_ROLLBACK = "pre-rollback"
 PRE_CLEANUP = "pre-cleanup"
+# The ids this app makes (`_copy_new`): a manifest with any other is not one of its snapshots.
+_ID = re.compile(r"(pre-upgrade|pre-rollback|pre-cleanup)-\d{8}T\d{12}Z")
 
 
 class Manifest(BaseModel):
@@ -463,9 +466,11 @@ def list_manifests(library: str) -> list[Manifest]:
             except (OSError, ValueError):  # unreadable or not ours: not a snapshot
                 log.warning("ignoring unreadable snapshot manifest %s", path.name)
                 continue
-            if manifest.id == path.stem and file_for(library, manifest.id).is_file():
+            if (manifest.id == path.stem and _ID.fullmatch(manifest.id)
+                    and manifest.id.startswith(manifest.kind + "-") and file_for(library, manifest.id).is_file()):
                 found.append(manifest)
-    return sorted(found, key=lambda m: m.id.split("-")[-1])
+    # Oldest first by the time the id records (made by `_copy_new`, to the microsecond).
+    return sorted(found, key=lambda m: m.id.rsplit("-", 1)[1])
 
 
 def latest(library: str, kind: str) -> Manifest | None:
