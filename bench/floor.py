@@ -17,6 +17,7 @@ import apsw
 
 from bench import peak_rss_mb
 from app.engine import schema
+from app.engine.steps import v11
 from app.engine.steps.v11 import rows as capture_rows
 from app.engine.library import use_writer_cache
 
@@ -25,7 +26,7 @@ def precompute(library: str, rows_db: str) -> None:
     """Write the upgrade's rows for `library` into `rows_db` (untimed preparation)."""
     conn = apsw.Connection(rows_db)
     conn.execute(schema.read(schema.V10_FILE))
-    schema.apply_v11(conn)
+    conn.execute(schema.read(v11.TABLES_FILE))
     conn.execute("ATTACH DATABASE ? AS lib", (library,))
     with conn:
         capture_rows.write_rows(conn, source="lib")
@@ -55,7 +56,7 @@ def run(library: str, rows_db: str) -> dict[str, float]:
     snap.close()
     reader.close()
     mark("snapshot")
-    schema.apply_v11(conn)
+    conn.execute(schema.read(v11.TABLES_FILE))
     for table in ("knowledge_captures", "audio_sources", "action_items"):
         conn.execute(f"INSERT INTO main.{table} SELECT * FROM pre.{table} ORDER BY id")
     mark("insert")
@@ -64,7 +65,7 @@ def run(library: str, rows_db: str) -> dict[str, float]:
                  "FROM recordings AS r LEFT JOIN pre.knowledge_captures AS k ON k.source_recording_id = r.id "
                  "WHERE r.id = recordings.id")
     mark("update")
-    schema.apply_v11_indexes(conn)
+    conn.execute(schema.read(v11.INDEX_FILE))
     mark("indexes")
     conn.execute("INSERT INTO schema_version (version) VALUES (11)")
     conn.execute("COMMIT")

@@ -17,14 +17,15 @@ import apsw
 
 from bench import peak_rss_mb
 from app.engine import schema
+from app.engine.steps import v11
 
 
 def run(library: str) -> dict[str, float]:
     start = time.perf_counter()
     conn = apsw.Connection(library)
     conn.execute("BEGIN IMMEDIATE")
-    schema.apply_v11(conn)
-    schema.apply_v11_indexes(conn)
+    conn.execute(schema.read(v11.TABLES_FILE))
+    conn.execute(schema.read(v11.INDEX_FILE))
     rows = conn.execute(
         "SELECT r.id, r.filename, r.date_recorded, r.meeting_id, t.summary, t.action_items "
         "FROM recordings r JOIN transcripts t ON t.recording_id = r.id "

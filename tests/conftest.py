@@ -7,6 +7,9 @@ never mock the database: every check reads the real file.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -129,6 +132,18 @@ def make_library(tmp_path: Path) -> Callable[..., Library]:
 def library(make_library: Callable[..., Library]) -> Library:
     """An empty V10 library in WAL mode."""
     return make_library()
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A folder another local user can reach (pytest's own tmp folders are root's alone,
+    and would hide every file from that user whatever its mode)."""
+    folder = Path(tempfile.mkdtemp(prefix="shared-"))
+    os.chmod(folder, 0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def file_bytes(path: Path) -> bytes:

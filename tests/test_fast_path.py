@@ -12,6 +12,7 @@ import apsw
 import pytest
 
 from app.engine import schema
+from app.engine.steps import v11
 from app.engine.steps.v11 import rules
 from app.samples.demo import create_demo_library
 from app.engine.migrate import migrate
@@ -31,8 +32,8 @@ def plain_upgrade(path: Path) -> None:
     conn = apsw.Connection(str(path))
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     with conn:
-        schema.apply_v11(conn)
-        schema.apply_v11_indexes(conn)
+        conn.execute(schema.read(v11.TABLES_FILE))
+        conn.execute(schema.read(v11.INDEX_FILE))
         for row in conn.execute(PLAIN_SELECT).fetchall():
             out = rules.rows_for_recording(rules.Source._make(row))
             conn.execute("INSERT INTO knowledge_captures (id, title, summary, meeting_id, correlation_confidence, "

@@ -9,11 +9,8 @@ copies are as private as the library, not more), so the check can tell the two a
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,18 +36,6 @@ for path in sys.argv[1:]:
         pass
 print("\\n".join(readable))
 """
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    """A folder another user can reach (pytest's own tmp folders are root's alone, and
-    would hide every file whatever its mode)."""
-    folder = Path(tempfile.mkdtemp(prefix="private-files-"))
-    os.chmod(folder, 0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def readable_by_nobody(paths: list[Path]) -> list[str]:

@@ -9,8 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,16 +98,6 @@ def test_a_library_named_like_a_uri_works_with_the_helper(tmp_path: Path, monkey
     result = migrate("file:lib.db")
     assert result.success, result.errors
     assert len(split_pass.peaks_mb) == peaks + 1, "the helper did not run"
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="snapshots-folder-"))
-    os.chmod(folder, 0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as an ordinary user")

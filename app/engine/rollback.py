@@ -138,10 +138,10 @@ def _target(conn: apsw.Connection, library_path: str) -> snapshots.Manifest:
             conn.execute("DETACH DATABASE snap")
         if not same:
             return manifest
-    raise _NOTHING_SINCE()
+    raise _nothing_since()
 
 
-def _NOTHING_SINCE() -> errors.NothingToRollBack:
+def _nothing_since() -> errors.NothingToRollBack:
     return errors.NothingToRollBack(
         "The library is exactly as it was before its last upgrade attempt, which did not "
         "finish, so there is nothing to go back from. Nothing was changed.")
@@ -164,7 +164,7 @@ def _same(conn: apsw.Connection, target: snapshots.Manifest) -> bool:
 def _require_changed(conn: apsw.Connection, target: snapshots.Manifest) -> None:
     """`_target`'s answer, again under the write lock: another process may have written."""
     if _same(conn, target):
-        raise _NOTHING_SINCE()
+        raise _nothing_since()
 
 
 _RESTORED_WITH_ERROR = ("The library was restored, but the disk reported an error at the very end. "
