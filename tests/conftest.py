@@ -17,6 +17,7 @@ import apsw
 import pytest
 
 from app.engine import schema
+from app.engine.snapshots import identity
 
 
 @pytest.fixture(autouse=True)
@@ -95,10 +96,12 @@ def logical_dump(path: Path, readonly: bool = False) -> dict[str, list[tuple]]:
     conn = apsw.Connection(str(path), flags=flags)
     try:
         names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name")]
+            "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' "
+            "AND name <> ? ORDER BY name", (identity.TABLE,))]
         out = {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
         out["__schema__"] = conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE tbl_name <> ? ORDER BY type, name",
+            (identity.TABLE,)).fetchall()
         return out
     finally:
         conn.close()

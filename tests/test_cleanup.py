@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import snapshots
+from app.engine.snapshots import identity
 from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
 from tests.conftest import logical_dump
@@ -378,7 +379,9 @@ def test_run_takes_snapshot_of_library_as_it_was(make_library, journal_mode):
     assert manifest["id"] == result.snapshot_id
     assert manifest["kind"] == snapshots.PRE_CLEANUP
     assert manifest["version"] == 10
-    assert manifest["row_counts"] == row_counts(before)
+    # The copy holds the library as it was, and the library's identity (both have it now).
+    assert manifest["row_counts"] == {**row_counts(before), identity.TABLE: 1}
+    assert manifest["library_id"] == identity.of_file(lib.path) is not None
     assert readonly_dump(folder / f"{result.snapshot_id}.sqlite") == before
     assert lib.dump() != before  # and the library itself did change
 

@@ -12,6 +12,7 @@ import apsw
 import pytest
 
 from app.engine import snapshots
+from app.engine.snapshots import identity
 from app.engine.migrate import migrate
 from app.engine.progress import ProgressRegistry
 from app.engine.rollback import rollback
@@ -90,7 +91,8 @@ def test_a_snapshot_of_an_unfinished_rerun_does_not_hide_the_upgrades(library: L
     original = checker.dump(library.path)
     assert migrate(str(library)).success
     tracker = ProgressRegistry().open("migrate")
-    snapshots.take(str(library), snapshots.PRE_UPGRADE, tracker, "wal")  # as a re-run that failed leaves it
+    # as a re-run that crashed leaves it (a failed one removes its own)
+    snapshots.take(str(library), snapshots.PRE_UPGRADE, tracker, "wal", identity.of_file(library.path))
     back = rollback(str(library))
     assert back.success, back.errors
     assert checker.dump(library.path) == original

@@ -12,6 +12,7 @@ import apsw
 import pytest
 
 from app.engine import schema
+from app.engine.snapshots import identity
 from app.engine.steps import v11
 from app.engine.steps.v11 import rules
 from app.samples.demo import create_demo_library
@@ -57,7 +58,7 @@ def comparable(path: Path) -> dict[str, set[tuple]]:
     try:
         out = {}
         for (table,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' "
-                                     "AND name NOT LIKE 'sqlite_%'").fetchall():
+                                     "AND name NOT LIKE 'sqlite_%' AND name <> ?", (identity.TABLE,)).fetchall():
             cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")') if r[1] not in TIMESTAMPS]
             out[table] = set(conn.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall())
         return out

@@ -46,31 +46,34 @@ def test_database_error_midway_rolls_back_and_keeps_snapshot(filled: Library) ->
     if raw is not None:
         assert filled.path.read_bytes() == raw
         assert list(sidecars(filled.path)) == []
-    # The snapshot taken before the failure is still there and is a valid V10 copy.
-    manifest = snapshots.latest(str(filled), snapshots.PRE_UPGRADE)
-    assert manifest is not None and manifest.version == 10
-    snapshots.validate(str(filled), manifest)
+    # The snapshot taken before the failure held the library as it still is: no way
+    # back, so it went with the failure, and nothing else is left in its folder.
+    assert result.snapshot_id is None
+    assert _snapshot_files(filled) == []
 
 
-def test_retry_after_failure_reuses_the_snapshot_and_never_replaces_it(filled: Library) -> None:
-    filled.execute("CREATE TRIGGER boom BEFORE UPDATE OF migration_status ON recordings "
-                   "WHEN NEW.id = 'r00150' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+def test_a_failed_rerun_never_rotates_out_the_way_back(filled: Library) -> None:
     first = migrate(str(filled))
-    files = _snapshot_files(filled)
-    manifest_text = (snapshots.snapshot_dir(str(filled)) / f"{first.snapshot_id}.sqlite").read_bytes()
-    second = migrate(str(filled))
-    assert not second.success
-    assert second.snapshot_id == first.snapshot_id
-    assert _snapshot_files(filled) == files
-    assert (snapshots.snapshot_dir(str(filled)) / f"{first.snapshot_id}.sqlite").read_bytes() == manifest_text
+    assert first.success, first.errors
+    way_back = snapshots.file_for(str(filled), first.snapshot_id).read_bytes()
+    # New work for a re-run (a transcribed recording added since), which then fails.
+    filled.execute("INSERT INTO recordings (id, filename, date_recorded) VALUES ('r-new', 'new.hda', '2026-01-01')")
+    filled.execute("INSERT INTO transcripts (id, recording_id, full_text) VALUES ('t-new', 'r-new', 'hello')")
+    filled.execute("CREATE TRIGGER boom BEFORE UPDATE OF migration_status ON recordings "
+                   "WHEN NEW.id = 'r-new' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    for _ in range(2):
+        again = migrate(str(filled))
+        assert not again.success and again.snapshot_id is None
+        assert _snapshot_files(filled) == [f"{first.snapshot_id}.json", f"{first.snapshot_id}.sqlite"]
+        assert snapshots.file_for(str(filled), first.snapshot_id).read_bytes() == way_back
+    assert status(str(filled)).can_rollback
 
     filled.execute("DROP TRIGGER boom")
     third = migrate(str(filled))
     assert third.success, third.errors
-    # The library changed (the trigger is gone), so the retry made its own snapshot and
-    # the earlier one is untouched.
+    # The re-run's own snapshot is the way back now; the first one is pruned.
     assert third.snapshot_id != first.snapshot_id
-    assert set(files) <= set(_snapshot_files(filled))
+    assert _snapshot_files(filled) == [f"{third.snapshot_id}.json", f"{third.snapshot_id}.sqlite"]
 
 
 def test_invalid_data_fails_verification_and_rolls_back(filled: Library) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine import snapshots
+from app.engine.snapshots import identity
 from app.engine.migrate import migrate
 from app.engine.progress import ProgressRegistry
 from app.engine.rollback import rollback
@@ -156,7 +157,8 @@ def test_a_version_11_library_never_upgraded_has_nothing_to_roll_back(tmp_path: 
     finish leaves its snapshot: restoring it would change nothing and must say so."""
     built = real_layouts.build(tmp_path / "library.db", "v11_name_only", recordings=30)
     tracker = ProgressRegistry().open("migrate")
-    snapshots.take(str(built.path), snapshots.PRE_UPGRADE, tracker, "delete")  # as a cancelled upgrade leaves it
+    # as an upgrade that crashed leaves it: stamped with the identity it never committed
+    snapshots.take(str(built.path), snapshots.PRE_UPGRADE, tracker, "delete", identity.new_id())
     before = checker.dump(built.path)
     result = rollback(str(built.path))
     assert [e.code for e in result.errors] == ["NOTHING_TO_ROLL_BACK"]

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from app.engine import snapshots
+from app.engine.snapshots import identity
 from app.engine.migrate import migrate
 from app.engine.rollback import rollback
 from tests.conftest import Library, fill, logical_dump
@@ -214,14 +215,15 @@ def test_discarding_a_reused_snapshot_keeps_it(make_library, journal_mode) -> No
     fill(library, 50)
     tracker = ProgressRegistry().open("rollback")
     path, mode = str(library), library.journal_mode()
-    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as first:
+    lid = identity.new_id()
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode, lid) as first:
         kept = first.wait()
-    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as again:
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode, lid) as again:
         assert again.wait().id == kept.id  # the library did not change: reused
         again.discard()
-    snapshots.validate(path, kept)
+    snapshots.validate(path, kept, lid)
     library.insert("config", key="changed", value="since")
-    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode) as new:
+    with snapshots.taking(path, snapshots.PRE_ROLLBACK, tracker, mode, lid) as new:
         fresh = new.wait()
         assert fresh.id != kept.id
         new.discard()  # negative control: a new one does go

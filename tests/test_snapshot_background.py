@@ -10,6 +10,7 @@ import apsw
 import pytest
 
 from app.engine import snapshots
+from app.engine.snapshots import identity
 from app.engine.migrate import migrate
 from app.engine.progress import ProgressRegistry
 from tests.conftest import Library, fill, logical_dump
@@ -38,7 +39,7 @@ def test_snapshot_holds_the_library_as_it_was_before_the_transaction(wal_library
     assert logical_dump(wal_library.path) != before  # negative control: the library did change
     manifest = snapshots.latest(str(wal_library), snapshots.PRE_UPGRADE)
     assert manifest is not None and manifest.id == result.snapshot_id and manifest.version == 10
-    snapshots.validate(str(wal_library), manifest)
+    snapshots.validate(str(wal_library), manifest, identity.of_file(wal_library.path))
 
 
 @pytest.mark.parametrize("error", ["full", "io"])

@@ -89,7 +89,10 @@ def changed_original_tables(conn: apsw.Connection, chain: list[Step]) -> dict[st
             continue
         skip = sets.get(table, set())
         snap_columns = library.column_names(conn, table, "snap")
-        columns = [c for c in snap_columns if c.lower() not in skip]
+        # A column the library lacks (a snapshot of a later version restored over an
+        # earlier one) comes back with the restore: nothing of the library's is lost there.
+        here = {c.lower() for c in library.column_names(conn, table)}
+        columns = [c for c in snap_columns if c.lower() not in skip and c.lower() in here]
         # The upgrade never rewrites rows that were there (it adds rows and sets the
         # columns of `sets`), so their rowids are the snapshot's.
         key = "rowid" if _has_rowid(conn, table, "main") and _has_rowid(conn, table, "snap") else None

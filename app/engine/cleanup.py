@@ -23,6 +23,7 @@ import re
 import apsw
 
 from app.engine import errors, library, snapshots
+from app.engine.snapshots import identity, retention
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import CleanupPreview, CleanupResult, CleanupStep, Finding
@@ -171,22 +172,23 @@ def _run(ctx: Context, result: CleanupResult) -> None:
     try:
         info = library.inspect(conn, ctx.library)
         with WriteTransaction(conn, ctx.tracker) as txn:
-            REGISTRY.require_supported(library.read_version(conn))
+            version = library.read_version(conn)
+            REGISTRY.require_supported(version)
             if not any(f.count for f in findings(conn).values()) and not _orphaned_embeddings(conn):
                 result.warnings.append(ctx.problem("NOTHING_TO_CLEAN", "The library has nothing to clean up."))
                 return
-            library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 4)
+            retention.make_room(ctx.library, info.size_bytes + info.size_bytes // 4, snapshots.PRE_CLEANUP,
+                                upgraded=version > REGISTRY.oldest)
+            library_id = identity.read(conn) or identity.new_id()
             with snapshots.taking(ctx.library, snapshots.PRE_CLEANUP, ctx.tracker,
-                                  info.journal_mode) as snapshot:
+                                  info.journal_mode, library_id) as snapshot:
                 snapshot.begin()  # the steps are SQL, off the GIL: the copy runs beside them
-                try:
-                    _clean(conn, ctx, result, snapshot)
-                except BaseException:
-                    result.snapshot_id = snapshot.settled_id()
-                    raise
+                identity.ensure(conn, library_id)
+                _clean(conn, ctx, result, snapshot)
                 result.snapshot_id = snapshot.wait().id
             ctx.tracker.update("committing")
             txn.commit()
+        retention.prune_quietly(ctx.library, version > REGISTRY.oldest, (result.snapshot_id,))
     except BaseException:
         _report_rolled_back(result)
         raise

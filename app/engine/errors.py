@@ -208,3 +208,26 @@ class RestoreFailed(EngineError):
         "The restored library did not match its snapshot, so the state from just before the "
         "restore was put back."
     )
+
+
+class SnapshotForeign(EngineError):
+    """The snapshot holds another library (its recorded identity is not this library's):
+    restoring it would replace this library with someone else's, so force does not apply."""
+
+    code = "SNAPSHOT_FOREIGN"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "That snapshot belongs to another library (or was made by an earlier version of this "
+        "app), so it cannot be restored into this one, not even with force. Nothing was changed."
+    )
+
+
+class SnapshotNeeded(EngineError):
+    """Deleting the way back without force: the upgrade could no longer be undone."""
+
+    code = "SNAPSHOT_NEEDED"
+    exit_code = EXIT_FAILED
+    default_message = (
+        "That snapshot is the library's way back to before its upgrade: without it the upgrade "
+        "can no longer be undone. Nothing was deleted. Delete it with force to do it anyway."
+    )

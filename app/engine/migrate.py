@@ -7,9 +7,10 @@ unfinished) -> one transaction for every step (schema completion, data, verifica
 the version rows and a snapshot of the library as it was (in its own thread in WAL mode,
 first in rollback-journal mode; its quick_check doubles as the library's) -> COMMIT only
 when every step verified and the snapshot is on disk.
-Any error or a cancel rolls the transaction back and keeps a finished snapshot; a retry
-reuses it when the library still matches it byte for byte. This module knows no version
-number and no table of any step.
+Any error or a cancel rolls the transaction back and removes the snapshot (it holds the
+library as it still is: no way back). After the commit, snapshots no longer kept are
+pruned (`snapshots.retention`). This module knows no version number and no table of any
+step.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import apsw
 
 from app.engine import library, snapshots
+from app.engine.snapshots import identity, retention
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import MigrateResult, StepOutcome
@@ -54,18 +56,18 @@ def _migrate(ctx: Context, result: MigrateResult, steps: Registry) -> None:
             if not pending:
                 _already_done(ctx, result, version)
                 return
-            library.require_free_space(ctx.library, info.size_bytes + info.size_bytes // 2)
+            retention.make_room(ctx.library, info.size_bytes + info.size_bytes // 2, snapshots.PRE_UPGRADE,
+                                upgraded=version > steps.oldest)
+            library_id = identity.read(conn) or identity.new_id()
             with snapshots.taking(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker,
-                                  info.journal_mode) as snapshot:
-                try:
-                    _run_steps(conn, txn, ctx, result, snapshot, pending, version, info.journal_mode, deferred)
-                except BaseException:
-                    result.snapshot_id = snapshot.settled_id()
-                    raise
+                                  info.journal_mode, library_id) as snapshot:
+                identity.ensure(conn, library_id)
+                _run_steps(conn, txn, ctx, result, snapshot, pending, version, info.journal_mode, deferred)
                 result.snapshot_id = snapshot.wait().id
             ctx.tracker.update("committing")
             txn.commit()
         result.version = max(version, pending[-1][0].target)
+        retention.prune_quietly(ctx.library, result.version > steps.oldest, (result.snapshot_id,))
     finally:
         try:
             for resource in deferred:

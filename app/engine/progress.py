@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -57,6 +58,17 @@ class ProgressEvent(BaseModel):
 
 
 Listener = Callable[[ProgressEvent], None]
+
+
+class Progress(Protocol):
+    """What long work needs of a tracker: to say how far it got, and to hear a cancel.
+    `ProgressTracker` is one; a snapshot thread's stand-in (`snapshots.taking`) another."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def update(self, phase: str, processed: int | None = None, total: int | None = None,
+               message: str = "") -> None: ...
 
 
 class ProgressTracker:

@@ -43,9 +43,17 @@ class RecordingCounts(BaseModel):
 class SnapshotInfo(BaseModel):
     id: str
     kind: str
+    # What it is for, in words for users.
+    purpose: str = ""
     created_at: str
     version: int
     size_bytes: int
+    # Whether it can be restored into this library: its file is the copy that was checked,
+    # and it holds this library's identity. `problem` says why not, in words.
+    valid: bool = False
+    problem: str | None = None
+    # What a plain rollback restores.
+    way_back: bool = False
 
 
 class UpgradePlan(BaseModel):
@@ -74,6 +82,8 @@ class StatusResult(OperationResult):
     upgrade: UpgradePlan = Field(default_factory=UpgradePlan)
     can_rollback: bool = False
     snapshots: list[SnapshotInfo] = Field(default_factory=list)
+    snapshots_bytes: int = 0
+    library_bytes: int = 0
 
 
 class StepOutcome(BaseModel):
@@ -137,3 +147,24 @@ class CleanupResult(OperationResult):
     invalid_meeting_refs_fixed: int = 0
     steps: list[CleanupStep] = Field(default_factory=list)
     snapshot_id: str | None = None
+
+
+class SnapshotsResult(OperationResult):
+    """Every snapshot beside the library, oldest first, and the disk they take."""
+
+    operation: str = "snapshots"
+    snapshots: list[SnapshotInfo] = Field(default_factory=list)
+    total_bytes: int = 0
+    library_bytes: int = 0
+
+
+class SnapshotDeleteResult(OperationResult):
+    operation: str = "snapshot-delete"
+    deleted_id: str | None = None
+    freed_bytes: int = 0
+
+
+class SnapshotPruneResult(OperationResult):
+    operation: str = "snapshot-prune"
+    removed: list[str] = Field(default_factory=list)
+    freed_bytes: int = 0

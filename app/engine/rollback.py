@@ -15,8 +15,9 @@ import logging
 import apsw
 
 from app.engine import changes, errors, library, snapshots
+from app.engine.snapshots import identity, retention
 from app.engine.operation import Context, run
-from app.engine.progress import ProgressRegistry
+from app.engine.progress import ProgressRegistry, ProgressTracker
 from app.engine.results import RollbackResult
 from app.engine.steps import REGISTRY, Registry, Step
 from app.engine.transaction import WriteTransaction, note_commit
@@ -24,16 +25,25 @@ from app.engine.transaction import WriteTransaction, note_commit
 log = logging.getLogger(__name__)
 
 
-def rollback(library_path: str, force: bool = False,
+def rollback(library_path: str, force: bool = False, snapshot_id: str | None = None,
              registry: ProgressRegistry | None = None, steps: Registry | None = None) -> RollbackResult:
-    """Restore the pre-upgrade snapshot. `force` restores even when it would discard changes."""
-    return run(RollbackResult(), library_path, lambda ctx, res: _rollback(ctx, res, force, steps or REGISTRY),
+    """Restore the way back (the pre-upgrade snapshot), or the snapshot `snapshot_id`.
+    `force` restores even when it would discard changes; never a snapshot of another
+    library."""
+    return run(RollbackResult(), library_path,
+               lambda ctx, res: _rollback(ctx, res, force, snapshot_id, steps or REGISTRY),
                writes=True, registry=registry)
 
 
-def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry) -> None:
+def _require_arguments(force: object, snapshot_id: object) -> None:
     if not isinstance(force, bool):
         raise errors.InvalidArgument("force must be true or false.")
+    if snapshot_id is not None and not (isinstance(snapshot_id, str) and snapshots.ID_PATTERN.fullmatch(snapshot_id)):
+        raise errors.InvalidArgument("That is not a snapshot id (they look like pre-upgrade-20260101T120000000000Z).")
+
+
+def _rollback(ctx: Context, result: RollbackResult, force: bool, snapshot_id: str | None, steps: Registry) -> None:
+    _require_arguments(force, snapshot_id)
     conn = library.connect(ctx.library)
     try:
         info = library.inspect(conn, ctx.library)
@@ -41,34 +51,35 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry
         steps.require_supported(info.version)
         # A library at the oldest version has not been upgraded (an upgrade records a
         # later one); above it, the pre-upgrade snapshot decides.
-        if info.version <= steps.oldest:
+        if snapshot_id is None and info.version <= steps.oldest:
             # Another process may be upgrading it right now: say so, not "nothing to do".
             with WriteTransaction(conn, ctx.tracker):
                 pass
             raise errors.NothingToRollBack()
         ctx.tracker.update("checking")
-        target = _target(conn, ctx.library)
+        library_id = identity.read(conn)
+        target = (_chosen(conn, ctx.library, snapshot_id, library_id, ctx.tracker) if snapshot_id
+                  else _way_back(conn, ctx.library, library_id, ctx.tracker))
         result.restored_snapshot_id = target.id
+        base = _base(ctx.library, target, library_id)
         library.require_free_space(ctx.library, info.size_bytes)
 
-        _attach(conn, ctx.library, target)
+        retention.attach(conn, ctx.library, base)
         try:
             with WriteTransaction(conn, ctx.tracker):
-                if library.read_version(conn) <= steps.oldest:
+                if snapshot_id is None and library.read_version(conn) <= steps.oldest:
                     raise errors.NothingToRollBack()
-                _require_changed(conn, target)
-                with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker,
-                                      info.journal_mode, writes=False) as safety_copy:
+                if base is target:
+                    _require_changed(conn, target)
+                with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker, info.journal_mode,
+                                      library_id or identity.new_id(), writes=False,
+                                      extra={"restored": target.id}) as safety_copy:
                     # The comparison only reads: the safety copy runs beside it.
                     safety_copy.begin()
-                    try:
-                        # The steps an upgrade from the snapshot ran, up to the version now.
-                        chain = [s for s in steps.chain(target.version) if s.target <= info.version]
-                        _refuse_to_lose(ctx, result, target, conn, force, chain)
-                        safety = safety_copy.wait()
-                    except BaseException:
-                        safety_copy.discard()  # only a restore needs it, and none will run
-                        raise
+                    # The steps an upgrade from the snapshot ran, up to the version now.
+                    chain = [s for s in steps.chain(base.version) if s.target <= info.version]
+                    _refuse_to_lose(ctx, result, base, conn, force, chain)
+                    safety = safety_copy.wait()
                 result.safety_snapshot_id = safety.id
                 # The write lock is released when this transaction ends and re-taken by the
                 # backup's first step; the files' signature proves nobody wrote in between.
@@ -105,40 +116,79 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, steps: Registry
             raise errors.RestoreFailed()
         note_commit("restore")
         result.version = target.version
+        retention.prune_quietly(ctx.library, target.version > steps.oldest, (safety.id, target.id))
     finally:
         conn.close()
 
 
-def _refuse_to_lose(ctx: Context, result: RollbackResult, target: snapshots.Manifest,
+def _refuse_to_lose(ctx: Context, result: RollbackResult, base: snapshots.Manifest,
                     conn: apsw.Connection, force: bool, chain: list[Step]) -> None:
     """Find every change made since the upgrade; WOULD_LOSE_DATA unless `force`."""
     result.would_lose = changes.changed_original_tables(conn, chain)
-    result.would_lose.update(changes.changed_upgrade_rows(
-        ctx.library, str(snapshots.file_for(ctx.library, target.id)), chain, ctx.tracker))
+    if chain:
+        result.would_lose.update(changes.changed_upgrade_rows(
+            ctx.library, str(snapshots.file_for(ctx.library, base.id)), chain, ctx.tracker))
     if result.would_lose and not force:
         raise _would_lose(result.would_lose)
 
 
-def _target(conn: apsw.Connection, library_path: str) -> snapshots.Manifest:
-    """The newest pre-upgrade snapshot that the library differs from. An upgrade that
-    failed or was cancelled keeps its snapshot, of the library as it still is: restoring
-    it would change nothing, so the snapshot before it is the one to go back to. A library
-    whose stored version was already the latest (the app wrote it before migrating any
-    data) may have no other: then there is nothing to roll back."""
+def _way_back(conn: apsw.Connection, library_path: str, library_id: str | None,
+              tracker: ProgressTracker) -> snapshots.Manifest:
+    """The newest pre-upgrade snapshot of this library that the library differs from. An
+    upgrade that failed leaves none behind, but one that crashed may have: it holds the
+    library as it still is, so restoring it would change nothing, and the one before it is
+    the one to go back to. A library whose stored version was already the latest (the app
+    wrote it before migrating any data) may have no other: then there is nothing to roll
+    back. Another library's snapshots are passed over; a damaged one of this library's is
+    never used, nor skipped."""
+    if library_id is None:  # every commit of this app gives the library its identity
+        raise errors.NothingToRollBack(
+            "This app has not upgraded the library yet, so there is nothing to go back from. "
+            "Nothing was changed.")
     candidates = [m for m in snapshots.list_manifests(library_path) if m.kind == snapshots.PRE_UPGRADE]
-    if not candidates:
-        raise errors.NoSnapshot()
-    for manifest in reversed(candidates):
-        snapshots.validate(library_path, manifest)  # a damaged one is never used, nor skipped
-        _attach(conn, library_path, manifest)
-        try:
-            with conn:  # one read transaction: one state, whatever another process commits
-                same = _same(conn, manifest)
-        finally:
-            conn.execute("DETACH DATABASE snap")
-        if not same:
+    mine = [m for m in candidates if not _foreign(library_path, m, library_id, tracker)]
+    if not mine:
+        raise errors.SnapshotForeign(_NONE_OF_ITS_OWN) if candidates else errors.NoSnapshot()
+    for manifest in reversed(mine):
+        snapshots.validate(library_path, manifest, library_id, tracker)
+        if not retention.same_as_library(conn, library_path, manifest):
             return manifest
     raise _nothing_since()
+
+
+_NONE_OF_ITS_OWN = ("The snapshots beside the library belong to another library (or to an earlier version "
+                    "of this app), so none can be restored into this one. Nothing was changed.")
+
+
+def _foreign(library_path: str, manifest: snapshots.Manifest, library_id: str | None,
+             tracker: ProgressTracker) -> bool:
+    found = snapshots.problem(library_path, manifest, library_id, tracker)
+    return found is not None and found.startswith("It belongs")
+
+
+def _chosen(conn: apsw.Connection, library_path: str, snapshot_id: str, library_id: str | None,
+            tracker: ProgressTracker) -> snapshots.Manifest:
+    """The snapshot the user named: it must exist, validate and belong to this library."""
+    manifest = next((m for m in snapshots.list_manifests(library_path) if m.id == snapshot_id), None)
+    if manifest is None:
+        raise errors.NoSnapshot("There is no snapshot with that id beside the library. Nothing was changed.")
+    snapshots.validate(library_path, manifest, library_id, tracker)
+    if retention.same_as_library(conn, library_path, manifest):
+        raise errors.NothingToRollBack("The library already holds exactly that snapshot. Nothing was changed.")
+    return manifest
+
+
+def _base(library_path: str, target: snapshots.Manifest, library_id: str | None) -> snapshots.Manifest:
+    """What the library held right after the operation that followed `target`, as far as
+    a snapshot tells: for a copy taken before a restore, the snapshot that restore put
+    back (so a redo discards only what changed since); otherwise `target` itself (the
+    upgrade's steps are replayed from it; after a clean-up its own fixes count as changes)."""
+    restored = target.extra.get("restored")
+    if target.kind == snapshots.PRE_ROLLBACK and restored:
+        base = next((m for m in snapshots.list_manifests(library_path) if m.id == restored), None)
+        if base is not None and snapshots.problem(library_path, base, library_id) is None:
+            return base
+    return target
 
 
 def _nothing_since() -> errors.NothingToRollBack:
@@ -147,23 +197,9 @@ def _nothing_since() -> errors.NothingToRollBack:
         "finish, so there is nothing to go back from. Nothing was changed.")
 
 
-def _same(conn: apsw.Connection, target: snapshots.Manifest) -> bool:
-    """Whether the library (main) holds exactly what the snapshot (attached as `snap`)
-    holds. The row counts decide at once in the usual case; only when they agree are the
-    schema and the tables compared."""
-    if library.row_counts(conn) != target.row_counts:
-        return False
-    (schema_differs,) = conn.execute(
-        "SELECT EXISTS (SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
-        "EXCEPT SELECT type, name, tbl_name, sql FROM snap.sqlite_schema) OR EXISTS ("
-        "SELECT type, name, tbl_name, sql FROM snap.sqlite_schema "
-        "EXCEPT SELECT type, name, tbl_name, sql FROM main.sqlite_schema)").fetchone()
-    return not schema_differs and not changes.changed_original_tables(conn, [])
-
-
 def _require_changed(conn: apsw.Connection, target: snapshots.Manifest) -> None:
-    """`_target`'s answer, again under the write lock: another process may have written."""
-    if _same(conn, target):
+    """`_way_back`'s answer, again under the write lock: another process may have written."""
+    if retention.same(conn, target):
         raise _nothing_since()
 
 
@@ -189,16 +225,11 @@ def _close_quietly(conn: apsw.Connection) -> None:
         log.warning("closing the connection after a failed restore step failed", exc_info=True)
 
 
-def _attach(conn: apsw.Connection, library_path: str, target: snapshots.Manifest) -> None:
-    # ATTACH cannot run inside a transaction, so it comes before BEGIN. Nothing writes to it.
-    conn.execute("ATTACH DATABASE ? AS snap", (str(snapshots.file_for(library_path, target.id)),))
-
-
 def _would_lose(lost: dict[str, int]) -> errors.WouldLoseData:
     parts = ", ".join(f"{table} ({n})" for table, n in sorted(lost.items()))
     return errors.WouldLoseData(
         "The library has changed since the upgrade, and restoring it would discard those "
-        f"changes: {parts}. Nothing was changed. Restore with force to discard them anyway.",
+        f"changes: {parts}. Nothing was changed. Restore with force (--force) to discard them anyway.",
         lost=lost)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from app.engine import library, snapshots
+from app.engine import backups, library
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
-from app.engine.results import RecordingCounts, SnapshotInfo, StatusResult, UpgradePlan
+from app.engine.results import RecordingCounts, StatusResult, UpgradePlan
+from app.engine.snapshots import retention
 from app.engine.steps import REGISTRY, Registry
 
 
@@ -31,10 +32,10 @@ def _status(ctx: Context, result: StatusResult, steps: Registry) -> None:
     if plan is not None:
         result.upgrade = UpgradePlan(schema_missing=plan.schema_missing,
                                      **{k: v for k, v in plan.counts.items() if k in UpgradePlan.model_fields})
-    result.snapshots = [
-        SnapshotInfo(id=m.id, kind=m.kind, created_at=m.created_at, version=m.version,
-                     size_bytes=m.size_bytes)
-        for m in snapshots.list_manifests(ctx.library)]
+    review = retention.review(ctx.library, upgraded=version > steps.oldest)
+    result.snapshots = backups.infos(review)
+    result.snapshots_bytes = sum(s.size_bytes for s in result.snapshots)
+    result.library_bytes = review.library_bytes
     result.can_migrate = bool(pending)
-    result.can_rollback = version > steps.oldest and any(
-        s.kind == snapshots.PRE_UPGRADE for s in result.snapshots)
+    # Only a way back that validates is offered.
+    result.can_rollback = review.way_back is not None

@@ -24,6 +24,7 @@ import apsw
 
 from app.engine import snapshots
 from app.engine.steps import REGISTRY
+from app.engine.snapshots import identity
 
 
 def clock_columns() -> set[tuple[str, str]]:
@@ -58,7 +59,8 @@ def dump_conn(conn: apsw.Connection) -> Dump:
     out: Dump = {}
     clock = clock_columns()
     names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name")]
+        "SELECT name FROM sqlite_schema WHERE type='table' AND substr(name, 1, 7) <> 'sqlite_' "
+            "AND name <> ? ORDER BY name", (identity.TABLE,))]
     for name in names:
         cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
         keep = [c for c in cols if (name, c) not in clock]
@@ -72,7 +74,8 @@ def dump_conn(conn: apsw.Connection) -> Dump:
             rows.append(row)
         out[name] = (tuple(keep), sorted(rows, key=repr) if order == "" else rows)
     out["__schema__"] = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").fetchall()
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE tbl_name <> ? ORDER BY type, name",
+            (identity.TABLE,)).fetchall()
     return out
 
 

@@ -1,0 +1,240 @@
+"""The snapshots folder: where snapshots live, what counts as one, and how one is checked.
+
+A snapshot is two files in `<library>.snapshots/` beside the library's real file: the copy
+`<id>.sqlite` and its manifest `<id>.json` (version, size, row counts, SHA-256, time, the
+library's identity). Only ids the app makes count; a copy without a manifest is a leftover
+of a run that died. The folder is the app's own or it is not used at all
+(`require_safe_folder`), and the app deletes only names it made, by their exact pattern.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import re
+import stat
+import threading
+from pathlib import Path
+
+import apsw
+from pydantic import BaseModel, Field
+
+from app import __version__
+from app.engine import errors, private
+from app.engine.progress import Progress
+from app.engine.snapshots import identity
+
+log = logging.getLogger(__name__)
+
+PRE_UPGRADE = "pre-upgrade"
+PRE_ROLLBACK = "pre-rollback"
+PRE_CLEANUP = "pre-cleanup"
+KINDS = (PRE_UPGRADE, PRE_ROLLBACK, PRE_CLEANUP)
+# The ids this app makes (`taking`): a manifest with any other is not one of its snapshots.
+ID_PATTERN = re.compile(r"(pre-upgrade|pre-rollback|pre-cleanup)-\d{8}T\d{12}Z")
+_TEMP_SUFFIXES = (".tmp", ".tmp-journal", ".tmp-wal", ".tmp-shm")
+
+
+class Manifest(BaseModel):
+    id: str
+    kind: str
+    created_at: str
+    app_version: str = __version__
+    version: int
+    journal_mode: str
+    size_bytes: int
+    row_counts: dict[str, int]
+    sha256: str
+    # The identity the copy holds (`identity`); None in manifests of earlier versions.
+    library_id: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+def snapshot_dir(library: str) -> Path:
+    """Beside the library's real file: a link to the library and the library itself
+    share one snapshots folder, and the folder's path is absolute."""
+    lib = Path(os.path.realpath(library))
+    return lib.parent / f"{lib.name}.snapshots"
+
+
+def file_for(library: str, snapshot_id: str) -> Path:
+    return snapshot_dir(library) / f"{snapshot_id}.sqlite"
+
+
+def manifest_path(library: str, snapshot_id: str) -> Path:
+    return snapshot_dir(library) / f"{snapshot_id}.json"
+
+
+def require_safe_folder(library: str) -> None:
+    """SNAPSHOTS_UNSAFE unless the snapshots folder is missing or a real folder (not a
+    link) of this user's: the app writes and deletes only there."""
+    try:
+        st = os.lstat(snapshot_dir(library))
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise errors.SnapshotsUnsafe()
+
+
+def folder_error(exc: OSError) -> errors.EngineError:
+    """A snapshots folder that cannot be written, said as what it is."""
+    log.warning("the snapshots folder cannot be written: %r", exc)
+    if exc.errno == errno.ENOSPC:
+        return errors.DiskFull()
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return errors.ReadOnly("The snapshots folder beside the library cannot be written to, so no "
+                               "safety copy could be made. Check its permissions. Nothing was changed.")
+    return errors.IOFault()
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_manifest(library: str, manifest: Manifest) -> None:
+    """Atomically, as private as the library, synced with its folder."""
+    path = manifest_path(library, manifest.id)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, private.file_mode(library))
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(manifest.model_dump_json(indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
+def remove_leftovers(library: str) -> None:
+    """Delete what runs that died left behind: temp files, and copies without a manifest.
+    Called only while holding the library lock, only in a folder that is the app's own,
+    and only names the app makes (`_leftover`)."""
+    require_safe_folder(library)
+    folder = snapshot_dir(library)
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if _leftover(library, path.name):
+            log.info("removing leftover snapshot file %s", path.name)
+            path.unlink(missing_ok=True)
+
+
+_SCRATCH = re.compile(r"split-pass-\d+-\d+\.tmp")  # the upgrade helper's (steps.v11.split_pass)
+
+
+def _leftover(library: str, name: str) -> bool:
+    if _SCRATCH.fullmatch(name):
+        return True
+    core = next((name.removesuffix(s) for s in _TEMP_SUFFIXES if name.endswith(s)), name)
+    stem, dot, ext = core.rpartition(".")
+    if not dot or ext not in ("sqlite", "json") or not ID_PATTERN.fullmatch(stem):
+        return False
+    if core != name:  # a temp file of a copy or a manifest
+        return True
+    return ext == "sqlite" and not manifest_path(library, stem).exists()
+
+
+def list_manifests(library: str) -> list[Manifest]:
+    """Every snapshot with a readable manifest, oldest first. Does not hash the files."""
+    folder = snapshot_dir(library)
+    found = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            try:
+                manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # unreadable or not ours: not a snapshot
+                log.warning("ignoring unreadable snapshot manifest %s", path.name)
+                continue
+            if (manifest.id == path.stem and ID_PATTERN.fullmatch(manifest.id)
+                    and manifest.id.startswith(manifest.kind + "-") and file_for(library, manifest.id).is_file()):
+                found.append(manifest)
+    # Oldest first by the time the id records (made by `taking`, to the microsecond).
+    return sorted(found, key=lambda m: m.id.rsplit("-", 1)[1])
+
+
+def latest(library: str, kind: str) -> Manifest | None:
+    candidates = [m for m in list_manifests(library) if m.kind == kind]
+    return candidates[-1] if candidates else None
+
+
+# SHA-256 of files this process hashed or wrote, by what stat says of them. Any write to a
+# file, or another file put in its place, changes its ctime (which no user can set) or
+# inode: then it is hashed again. Listing and status stay quick after the first look.
+_hashed: dict[tuple, str] = {}
+_hashed_lock = threading.Lock()
+
+
+def _stat_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def sha256(path: Path, tracker: Progress | None = None) -> str:
+    """The file's SHA-256; a cancel stops it within one 1 MB chunk."""
+    key = _stat_key(path)
+    with _hashed_lock:
+        if key in _hashed:
+            return _hashed[key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:  # our own snapshot file, never the locked library
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            if tracker is not None and tracker.cancelled:
+                raise errors.Cancelled()
+    remember_hash(path, digest.hexdigest(), key)
+    return digest.hexdigest()
+
+
+def remember_hash(path: Path, sha: str, key: tuple | None = None) -> None:
+    with _hashed_lock:
+        _hashed[key or _stat_key(path)] = sha
+
+
+def problem(library: str, manifest: Manifest, library_id: str | None,
+            tracker: Progress | None = None) -> str | None:
+    """Why the snapshot cannot be restored into this library, in words; None when it can:
+    its file is exactly what was checked when it was taken, and it holds this library's
+    identity."""
+    path = file_for(library, manifest.id)
+    try:
+        if path.stat().st_size != manifest.size_bytes or sha256(path, tracker) != manifest.sha256:
+            return "It is damaged: its file is not the copy that was checked when it was taken."
+        held = identity.of_file(path)
+    except (OSError, apsw.Error):  # gone or unreadable: not a usable snapshot
+        return "It cannot be read."
+    if held is None or held != manifest.library_id or held != library_id:
+        return "It belongs to another library (or to an earlier version of this app)."
+    return None
+
+
+def validate(library: str, manifest: Manifest, library_id: str | None,
+             tracker: Progress | None = None) -> None:
+    """SNAPSHOT_INVALID when damaged, SNAPSHOT_FOREIGN when another library's."""
+    found = problem(library, manifest, library_id, tracker)
+    if found is None:
+        return
+    log.warning("snapshot %s cannot be used: %s", manifest.id, found)
+    if found.startswith("It belongs"):
+        raise errors.SnapshotForeign()
+    raise errors.SnapshotInvalid()
+
+
+def remove(library: str, manifest: Manifest) -> bool:
+    """Delete a snapshot: the manifest first, so that whatever stops it halfway leaves a
+    copy without a manifest, which is no snapshot and goes with the next clean-up of
+    leftovers. Never raises: the operation's own outcome is what matters."""
+    try:
+        manifest_path(library, manifest.id).unlink(missing_ok=True)
+        fsync_path(snapshot_dir(library))
+        file_for(library, manifest.id).unlink(missing_ok=True)
+        fsync_path(snapshot_dir(library))
+    except OSError:  # a whole snapshot, or a copy without manifest, left: both harmless
+        log.warning("could not remove snapshot %s", manifest.id, exc_info=True)
+        return False
+    log.info("snapshot %s removed", manifest.id)
+    return True
