@@ -12,17 +12,19 @@ import argparse
 import json
 import os
 import signal
+from datetime import datetime
 import sys
 from collections.abc import Callable, Sequence
 
 from app import __version__, logsetup
 from app.engine import errors
+from app.engine.backups import delete_snapshot, list_snapshots, prune_snapshots
 from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.locations import default_library
 from app.engine.migrate import migrate
 from app.engine.operation import exit_code
 from app.engine.progress import REGISTRY, ProgressEvent
-from app.engine.results import OperationResult
+from app.engine.results import OperationResult, SnapshotsResult
 from app.engine.rollback import rollback
 from app.engine.status import status
 
@@ -38,8 +40,17 @@ def cmd_migrate(args: argparse.Namespace) -> OperationResult:
 
 
 def cmd_rollback(args: argparse.Namespace) -> OperationResult:
-    """Restore the library from its pre-upgrade snapshot."""
-    return rollback(args.library, force=args.force)
+    """Restore the library from its pre-upgrade snapshot (or, with --to, a chosen one)."""
+    return rollback(args.library, force=args.force, snapshot_id=args.to)
+
+
+def cmd_snapshots(args: argparse.Namespace) -> OperationResult:
+    """List the snapshots beside the library, delete one, or prune those no longer kept."""
+    if args.action == "delete":
+        return delete_snapshot(args.library, args.snapshot_id, args.force)
+    if args.action == "prune":
+        return prune_snapshots(args.library)
+    return list_snapshots(args.library)
 
 
 def cmd_cleanup(args: argparse.Namespace) -> OperationResult:
@@ -86,8 +97,18 @@ def _parser() -> argparse.ArgumentParser:
 
     verb("status", cmd_status, cmd_status.__doc__)
     verb("migrate", cmd_migrate, cmd_migrate.__doc__)
-    verb("rollback", cmd_rollback, cmd_rollback.__doc__).add_argument(
-        "--force", action="store_true", help="restore even if it discards changes made since")
+    back = verb("rollback", cmd_rollback, cmd_rollback.__doc__)
+    back.add_argument("--force", action="store_true", help="restore even if it discards changes made since")
+    back.add_argument("--to", metavar="ID", default=None,
+                      help="the snapshot to restore (an id from the snapshots command; default: the way "
+                           "back to before the upgrade)")
+    snaps = verb("snapshots", cmd_snapshots, cmd_snapshots.__doc__)
+    snaps.add_argument("action", nargs="?", choices=("list", "delete", "prune"), default="list",
+                       help="list (default), delete ID, or prune (remove what is no longer kept, and "
+                            "snapshots that cannot be restored into this library)")
+    snaps.add_argument("snapshot_id", nargs="?", metavar="ID", help="the snapshot to delete")
+    snaps.add_argument("--force", action="store_true",
+                       help="with delete: delete even the way back (the upgrade can then not be undone)")
     verb("cleanup", cmd_cleanup, cmd_cleanup.__doc__).add_argument(
         "--dry-run", action="store_true", help="only show what would be fixed")
 
@@ -134,6 +155,43 @@ def _summary(result: OperationResult) -> str:
     return "\n".join(lines)
 
 
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def _local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:  # not a time this app wrote: shown as it is
+        return iso
+
+
+def _snapshot_table(result: SnapshotsResult) -> str:
+    """The snapshots as a table a person reads: local times, sizes, what each is for."""
+    if not result.success:
+        return _summary(result)
+    if not result.snapshots:
+        return "There are no snapshots beside this library."
+    rows = [("ID", "TAKEN", "VERSION", "SIZE", "CAN RESTORE")]
+    rows += [(s.id, _local_time(s.created_at), str(s.version), _size(s.size_bytes), "yes" if s.valid else "NO")
+             for s in result.snapshots]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    for s in result.snapshots:
+        lines.append(f"{s.id}: {s.purpose}" + (f" {s.problem}" if s.problem else ""))
+    lines.append(f"Together they take {_size(result.total_bytes)} "
+                 f"(the library itself: {_size(result.library_bytes)}).")
+    return "\n".join(lines)
+
+
+def _human(result: OperationResult) -> str:
+    return _snapshot_table(result) if isinstance(result, SnapshotsResult) else _summary(result)
+
+
 def _window(args: argparse.Namespace) -> int:
     """No command: open the window on the given library, or on the app's own."""
     from app.desktop.shell import CannotOpen, open_window
@@ -171,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _window(args)
     if args.func is None:
         return cmd_demo_library(args)
+    if args.command == "snapshots" and (args.action == "delete") != (args.snapshot_id is not None):
+        parser.error("snapshots delete takes the id of the snapshot to delete (and only delete takes one)")
     unsubscribe = None if args.json else REGISTRY.subscribe(ProgressBar())
     # Ctrl-C asks the running operation to cancel and roll back, like the window's button.
     previous = signal.signal(signal.SIGINT, lambda *_: REGISTRY.cancel_all())
@@ -180,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
         if unsubscribe:
             unsubscribe()
-    _print_result(result.model_dump_json() if args.json else _summary(result))
+    _print_result(result.model_dump_json() if args.json else _human(result))
     return exit_code(result)
 
 

@@ -1,4 +1,4 @@
-"""What the page can reach in Python: the six API functions, and nothing else that acts.
+"""What the page can reach in Python: the eight API functions, and nothing else that acts.
 
 pywebview's raw bridge (`pywebview._jsApiCallback(name, args, id)`) takes any name, dotted
 or underscored, hidden from `pywebview.api` or not. These tests drive that real bridge in
@@ -37,8 +37,8 @@ CHAINS = [
     "getattr", "setattr", "pywebview", "api.migrate", "get_status ", "GET_STATUS", "migrate()",
     "migrate.call", "migrate.__call__", "get_status.__wrapped__",
 ]
-# The six, called through the raw bridge with arguments they do not take: each must refuse.
-SIX_WITH_BAD_ARGS = list(API_NAMES)
+# The eight, called through the raw bridge with arguments they do not take: each must refuse.
+EIGHT_WITH_BAD_ARGS = list(API_NAMES)
 NAMES = DUNDERS + PRIVATE + CHAINS
 ARGLISTS = [[], ["probe"]]
 
@@ -59,7 +59,7 @@ def probe(scenario: str, library: Path, tmp_path: Path, names: list[str], arglis
     return run
 
 
-def test_only_the_six_are_listed_and_nothing_else_does_anything(demo: Path, tmp_path: Path) -> None:
+def test_only_the_eight_are_listed_and_nothing_else_does_anything(demo: Path, tmp_path: Path) -> None:
     before = status(str(demo))
     run = probe("exposure", demo, tmp_path, NAMES, ARGLISTS)
     seen = run.seen
@@ -71,9 +71,9 @@ def test_only_the_six_are_listed_and_nothing_else_does_anything(demo: Path, tmp_
 
     results = seen["probe"]
     assert len(results) == len(NAMES) * len(ARGLISTS)
-    # With js_api=None, a name that is not one of the six exposed functions resolves against
+    # With js_api=None, a name that is not one of the eight exposed functions resolves against
     # None: only None's own builtins answer (NoneType, object, type), holding nothing of the
-    # app's. Nothing else (underscore names, chains off the six, modules) answers at all.
+    # app's. Nothing else (underscore names, chains off the eight, modules) answers at all.
     answered = {k.split(" ")[0] for k, v in results.items() if v["outcome"] != "no answer"}
     assert answered and all(name.split(".")[0] in DUNDERS for name in answered), answered
     for name in answered:
@@ -91,8 +91,8 @@ def test_only_the_six_are_listed_and_nothing_else_does_anything(demo: Path, tmp_
     assert seen["listeners_at_exit"] == 0 and seen["threads_at_exit"] == []
 
 
-def test_the_six_refuse_unexpected_arguments_through_the_raw_bridge(demo: Path, tmp_path: Path) -> None:
-    run = probe("exposure", demo, tmp_path, SIX_WITH_BAD_ARGS, [["probe", 1], [{"force": True}, 2]])
+def test_the_eight_refuse_unexpected_arguments_through_the_raw_bridge(demo: Path, tmp_path: Path) -> None:
+    run = probe("exposure", demo, tmp_path, EIGHT_WITH_BAD_ARGS, [["probe", 1], [{"force": True}, 2]])
     for key, value in run.seen["probe"].items():
         assert value["outcome"] == "resolved", (key, value)
         result = value["value"]

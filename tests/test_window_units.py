@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from app.desktop import api as api_module
+from app.engine import snapshots
 from app.desktop.api import API_NAMES, OperationWatch, make_api
 from app.desktop.closing import CLOSE_CONFIRMED, CLOSE_REQUESTED, CloseGuard
 from app.desktop.firstrun import LIBRARY_CHANGED, SampleOffer
@@ -87,9 +88,9 @@ def api(path: str, registry: ProgressRegistry | None = None, watch: OperationWat
     return {f.__name__: f for f in functions}
 
 
-# ---- the six functions ------------------------------------------------------------------
+# ---- the eight functions ------------------------------------------------------------------
 
-def test_the_six_are_plain_functions_with_the_page_names(lib) -> None:
+def test_the_eight_are_plain_functions_with_the_page_names(lib) -> None:
     funcs = api(str(lib))
     assert tuple(funcs) == API_NAMES
     for f in funcs.values():
@@ -110,7 +111,10 @@ def test_results_are_plain_json_in_the_engine_shape(lib) -> None:
 @pytest.mark.parametrize("name,args", [
     ("get_status", (1,)), ("preview_cleanup", ("x",)), ("run_cleanup", ({},)), ("migrate", (None,)),
     ("cancel", (True,)), ("rollback", ("true",)), ("rollback", (1,)), ("rollback", (0,)),
-    ("rollback", (None,)), ("rollback", ([],)), ("rollback", (True, True)),
+    ("rollback", (None,)), ("rollback", ([],)), ("rollback", (True, True)), ("rollback", (False, 5)),
+    ("rollback", (False, "pre-upgrade-x", 1)), ("list_snapshots", (1,)), ("delete_snapshot", ()),
+    ("delete_snapshot", (1,)), ("delete_snapshot", (None,)), ("delete_snapshot", ("x", "yes")),
+    ("delete_snapshot", ("x", True, 3)),
 ])
 def test_unexpected_arguments_are_invalid_argument_and_change_nothing(lib, name, args) -> None:
     before = lib.dump()
@@ -119,6 +123,25 @@ def test_unexpected_arguments_are_invalid_argument_and_change_nothing(lib, name,
     assert [e["code"] for e in result["errors"]] == ["INVALID_ARGUMENT"]
     assert result["errors"][0]["message"].startswith(name)
     assert lib.dump() == before
+
+
+@pytest.mark.parametrize("name,args", [
+    ("rollback", (False, "../../etc/passwd")), ("rollback", (True, "pre-upgrade-Z")),
+    ("delete_snapshot", ("../library.db",)), ("delete_snapshot", ("pre-upgrade-2026", True)),
+    ("delete_snapshot", ("pre-upgrade-20260101T120000000000Z.json",)),
+])
+def test_snapshot_ids_the_app_does_not_make_are_refused(lib, name, args) -> None:
+    funcs = api(str(lib))
+    assert funcs["migrate"]()["success"] is True
+    folder = snapshots.snapshot_dir(str(lib))
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = lib.dump()
+    result = funcs[name](*args)
+    assert [e["code"] for e in result["errors"]] == ["INVALID_ARGUMENT"], result
+    assert lib.dump() == before and {p.name: p.read_bytes() for p in folder.iterdir()} == files
+    # Negative control: the id the app made is taken.
+    way_back = next(s for s in funcs["list_snapshots"]()["snapshots"] if s["way_back"])
+    assert funcs["delete_snapshot"](way_back["id"])["errors"][0]["code"] == "SNAPSHOT_NEEDED"
 
 
 def test_rollback_takes_a_real_boolean(lib) -> None:

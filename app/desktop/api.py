@@ -1,4 +1,4 @@
-"""The six functions the page can call as `window.pywebview.api.*`, and nothing else.
+"""The eight functions the page can call as `window.pywebview.api.*`, and nothing else.
 
 Why plain functions handed to `window.expose()` rather than a js_api object: pywebview's
 raw bridge (`pywebview._jsApiCallback(name, ...)`) resolves any dotted attribute path of a
@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from app.engine import errors
+from app.engine.backups import delete_snapshot as engine_delete_snapshot
+from app.engine.backups import list_snapshots as engine_list_snapshots
 from app.engine.cleanup import preview_cleanup as engine_preview_cleanup
 from app.engine.cleanup import run_cleanup as engine_run_cleanup
 from app.engine.migrate import migrate as engine_migrate
@@ -100,7 +102,7 @@ def _guarded(operation: str, body: Callable[[], OperationResult]) -> Result:
 
 def make_api(library_path: str, registry: ProgressRegistry,
              watch: OperationWatch | None = None) -> tuple[Callable[..., Result], ...]:
-    """The six functions for `window.expose()`, bound to one library and one registry.
+    """The eight functions for `window.expose()`, bound to one library and one registry.
 
     Their `__name__`s are the names the page sees; the JS bridge passes positional
     arguments only, so each takes `*args` and refuses what it does not expect.
@@ -140,13 +142,34 @@ def make_api(library_path: str, registry: ProgressRegistry,
             "migrate", lambda: engine_migrate(library_path, registry=registry))
 
     def rollback(*args: Any) -> Result:
-        """Restore the pre-upgrade snapshot; `force` (true/false) discards later changes."""
-        if len(args) > 1:
-            return _invalid("rollback", f"rollback() takes at most one argument (force); got {len(args)}.")
+        """Restore the way back, or the snapshot `id`; `force` (true/false) discards later
+        changes (never restores another library's snapshot)."""
+        if len(args) > 2:
+            return _invalid("rollback", f"rollback() takes at most two arguments (force, id); got {len(args)}.")
         force = args[0] if args else False
+        snapshot_id = args[1] if len(args) > 1 else None
         if not isinstance(force, bool):  # 1, "yes", null are not a user's explicit choice
-            return _invalid("rollback", "rollback(force): force must be true or false.")
-        return writing("rollback", lambda: engine_rollback(library_path, force=force, registry=registry))
+            return _invalid("rollback", "rollback(force, id): force must be true or false.")
+        if snapshot_id is not None and not isinstance(snapshot_id, str):
+            return _invalid("rollback", "rollback(force, id): id must be a snapshot id or null.")
+        return writing("rollback", lambda: engine_rollback(library_path, force=force, snapshot_id=snapshot_id,
+                                                           registry=registry))
+
+    def list_snapshots(*args: Any) -> Result:
+        """Every snapshot beside the library, what it is for, whether it can be restored."""
+        return no_args("snapshots", "list_snapshots", args) or _guarded(
+            "snapshots", lambda: engine_list_snapshots(library_path, registry=registry))
+
+    def delete_snapshot(*args: Any) -> Result:
+        """Delete the snapshot `id`; the way back only with `force` true."""
+        if not 1 <= len(args) <= 2:
+            return _invalid("snapshot-delete", f"delete_snapshot(id, force) takes one or two arguments; got {len(args)}.")
+        force = args[1] if len(args) > 1 else False
+        if not isinstance(args[0], str) or not isinstance(force, bool):
+            return _invalid("snapshot-delete", "delete_snapshot(id, force): id must be a snapshot id and force "
+                            "true or false.")
+        return writing("snapshot-delete", lambda: engine_delete_snapshot(library_path, args[0], force,
+                                                                         registry=registry))
 
     def cancel(*args: Any) -> Result:
         """Ask every running operation to stop; each rolls back and reports CANCELLED."""
@@ -160,7 +183,8 @@ def make_api(library_path: str, registry: ProgressRegistry,
             return problem_result("cancel", "INTERNAL_ERROR", errors.EngineError.default_message)
         return {"operation": "cancel", "success": True, "cancelled": cancelled, "errors": [], "warnings": []}
 
-    return get_status, preview_cleanup, run_cleanup, migrate, rollback, cancel
+    return get_status, preview_cleanup, run_cleanup, migrate, rollback, cancel, list_snapshots, delete_snapshot
 
 
-API_NAMES = ("get_status", "preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel")
+API_NAMES = ("get_status", "preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel", "list_snapshots",
+             "delete_snapshot")

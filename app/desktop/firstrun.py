@@ -1,6 +1,6 @@
 """First run: no library yet, so the page offers a sample one (`#create-sample`).
 
-The page has no API method for this (the six functions mirror the original IPC channels
+The page has no API method for this (the eight functions mirror the original IPC channels
 one to one). Python listens to the button itself through pywebview's DOM events, writes
 the demo library with the engine's generator, and tells the page to refresh with a
 `library:changed` event. The handler creates nothing when a library is already there, so a

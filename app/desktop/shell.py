@@ -1,7 +1,7 @@
 """One window over one library: `open_window()` builds it, wires it, runs it, returns 0.
 
 The wiring, in one place:
-- the six API functions are exposed with `window.expose()` and `js_api=None` (see api);
+- the eight API functions are exposed with `window.expose()` and `js_api=None` (see api);
 - the engine's progress reaches the page through `ProgressPush` (see page), which leaves
   the registry when the window closes;
 - `closing` goes through `CloseGuard` (see closing);

@@ -40,7 +40,8 @@ BOUND = 3
 
 PURPOSE = {
     "way_back": "The library before its upgrade: restoring goes back to it.",
-    PRE_UPGRADE: "The library before an upgrade (not the way back now).",
+    PRE_UPGRADE: "The library before an earlier upgrade (not the way back now).",
+    "current": "The library as it is now, from before its upgrade: the way back again if the upgrade is redone.",
     PRE_ROLLBACK: "The upgraded library, saved before it was restored: restore it to redo that upgrade.",
     PRE_CLEANUP: "The library before a clean-up (“Fix these”) changed it.",
 }
@@ -52,6 +53,7 @@ class Entry:
     problem: str | None = None
     way_back: bool = False
     keep: bool = False
+    current: bool = False  # holds what the library holds now
 
 
 @dataclass
@@ -121,14 +123,20 @@ def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: t
             break
         newest_equal = newest_equal or entry
     if newest_equal is not None:
-        newest_equal.keep = True
+        newest_equal.keep = newest_equal.current = True
     for kind in (PRE_ROLLBACK, PRE_CLEANUP):
-        for entry in [e for e in valid if e.manifest.kind == kind][-KEEP_SAFETY:]:
+        by_use = sorted((e for e in valid if e.manifest.kind == kind), key=_last_used)
+        for entry in by_use[-KEEP_SAFETY:]:
             entry.keep = True
     for entry in found.entries:
         entry.keep = entry.keep or entry.manifest.id in protect
     _within_bound(found, protect)
     return found
+
+
+def _last_used(entry: Entry) -> str:
+    """When an operation last made or reused it (ids and stamps sort as times)."""
+    return max(entry.manifest.id.rsplit("-", 1)[1], entry.manifest.used_at or "")
 
 
 def _within_bound(found: Review, protect: tuple[str, ...]) -> None:
@@ -195,7 +203,9 @@ def make_room(library_path: str, needed: int, kind: str, upgraded: bool) -> None
 
 
 def purpose(entry: Entry) -> str:
-    return PURPOSE["way_back"] if entry.way_back else PURPOSE.get(entry.manifest.kind, "")
+    if entry.way_back or entry.current:
+        return PURPOSE["way_back" if entry.way_back else "current"]
+    return PURPOSE.get(entry.manifest.kind, "")
 
 
 __all__ = ["KINDS", "Review", "Entry", "review", "prune", "prune_quietly", "make_room", "same", "attach"]

@@ -49,6 +49,12 @@ class Manifest(BaseModel):
     sha256: str
     # The identity the copy holds (`identity`); None in manifests of earlier versions.
     library_id: str | None = None
+    # SHA-256 of the content: the file with the header's write counters zeroed, equal for
+    # two copies of one library state (`taking` keeps one of them).
+    content_sha256: str | None = None
+    # When an operation last took this snapshot as its own copy again (`taking`), in the
+    # ids' time format: the safety copies kept are the ones used last.
+    used_at: str | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
 
@@ -165,7 +171,7 @@ def latest(library: str, kind: str) -> Manifest | None:
 # SHA-256 of files this process hashed or wrote, by what stat says of them. Any write to a
 # file, or another file put in its place, changes its ctime (which no user can set) or
 # inode: then it is hashed again. Listing and status stay quick after the first look.
-_hashed: dict[tuple, str] = {}
+_hashed: dict[tuple, tuple[str, str]] = {}
 _hashed_lock = threading.Lock()
 
 
@@ -176,21 +182,41 @@ def _stat_key(path: Path) -> tuple:
 
 def sha256(path: Path, tracker: Progress | None = None) -> str:
     """The file's SHA-256; a cancel stops it within one 1 MB chunk."""
+    return digests(path, tracker)[0]
+
+
+# Bytes of SQLite's file header that count writes, not content (the file change counter,
+# the schema cookie, which the backup API bumps in every copy it writes, and the
+# version-valid-for number): two copies of one content differ there.
+_COUNTERS = ((24, 28), (40, 44), (92, 96))
+
+
+def digests(path: Path, tracker: Progress | None = None) -> tuple[str, str]:
+    """The file's SHA-256, and its content's (the same with the header's write counters
+    zeroed), in one pass."""
     key = _stat_key(path)
     with _hashed_lock:
         if key in _hashed:
             return _hashed[key]
-    digest = hashlib.sha256()
+    exact, content = hashlib.sha256(), hashlib.sha256()
     with open(path, "rb") as f:  # our own snapshot file, never the locked library
+        first = True
         while chunk := f.read(1 << 20):
-            digest.update(chunk)
+            exact.update(chunk)
+            if first:
+                masked = bytearray(chunk)
+                for start, end in _COUNTERS:
+                    masked[start:end] = bytes(end - start)
+                chunk, first = bytes(masked), False
+            content.update(chunk)
             if tracker is not None and tracker.cancelled:
                 raise errors.Cancelled()
-    remember_hash(path, digest.hexdigest(), key)
-    return digest.hexdigest()
+    found = (exact.hexdigest(), content.hexdigest())
+    remember_hash(path, found, key)
+    return found
 
 
-def remember_hash(path: Path, sha: str, key: tuple | None = None) -> None:
+def remember_hash(path: Path, sha: tuple[str, str], key: tuple | None = None) -> None:
     with _hashed_lock:
         _hashed[key or _stat_key(path)] = sha
 

@@ -106,10 +106,12 @@ def _finish(copy: _Copy, tracker: Progress, journal_mode: str, library_id: str,
         if same is not None:
             copy.tmp.unlink()
             log.info("snapshot %s still holds exactly this library; reusing it", same.id)
+            same = same.model_copy(update={"used_at": copy.snapshot_id.rsplit("-", 1)[1]})
+            store.write_manifest(library, same)
             return same, False
         final = store.file_for(library, copy.snapshot_id)
         os.replace(copy.tmp, final)
-        store.remember_hash(final, manifest.sha256)
+        store.remember_hash(final, (manifest.sha256, manifest.content_sha256 or ""))
         store.write_manifest(library, manifest)
     except BaseException:
         copy.discard()
@@ -131,9 +133,10 @@ def _stamp(path: Path, library_id: str) -> None:
 
 
 def _identical(library: str, new: Manifest, tracker: Progress) -> Manifest | None:
-    """The newest valid snapshot of this library with exactly the new copy's bytes."""
+    """The newest valid snapshot of this library with exactly the new copy's content."""
     for old in reversed(store.list_manifests(library)):
-        if (old.sha256 == new.sha256 and old.size_bytes == new.size_bytes
+        if (old.size_bytes == new.size_bytes
+                and (old.sha256 == new.sha256 or old.content_sha256 == new.content_sha256)
                 and store.problem(library, old, new.library_id, tracker) is None):
             return old
     return None
@@ -324,9 +327,10 @@ def _check(library: str, copy: _Copy, journal_mode: str, tracker: Progress) -> M
         _require_library_intact(library, tracker)
         raise errors.SnapshotInvalid("The snapshot could not be verified, so the operation "
                                      "stopped before changing anything.") from exc
+    exact, content = store.digests(copy.tmp, tracker)
     return Manifest(id=copy.snapshot_id, kind=copy.kind, created_at=copy.when.isoformat(timespec="seconds"),
                     version=version, journal_mode=journal_mode, size_bytes=copy.tmp.stat().st_size,
-                    row_counts=counts, sha256=store.sha256(copy.tmp, tracker), library_id=held)
+                    row_counts=counts, sha256=exact, content_sha256=content, library_id=held)
 
 
 def _require_library_intact(library: str, tracker: Progress) -> None:
