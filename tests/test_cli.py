@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.engine import snapshots
 from app.engine.status import status
 from tests.conftest import build_v10, fill
 
@@ -172,3 +173,64 @@ def test_every_operation_appends_one_structured_line_to_the_upgrade_log(tmp_path
     assert up["counts"]["captures_created"] > 0 and up["errors"] == [] and up["duration_seconds"] > 0
     assert back["success"] is False and back["errors"] == ["LIBRARY_NOT_FOUND"]
     assert not any("Zoë" in text or str(tmp_path) in text for text in raw)  # the file name only
+
+
+def test_snapshots_verbs_list_delete_prune_and_rollback_to(lib) -> None:
+    """The backups in the user's hands: list, restore a chosen one, refuse to delete the way
+    back without --force, prune; each checked in the folder and the library."""
+    path = str(lib)
+    assert cli("migrate", "--library", path, "--json").returncode == 0
+    listed = one_json(cli("snapshots", "--library", path, "--json"))
+    assert listed["success"] and [s["kind"] for s in listed["snapshots"]] == ["pre-upgrade"]
+    way_back = listed["snapshots"][0]
+    assert way_back["way_back"] and way_back["valid"] and listed["total_bytes"] == way_back["size_bytes"] > 0
+    human = cli("snapshots", "--library", path)
+    assert human.returncode == 0 and way_back["id"] in human.stdout and "Together they take" in human.stdout
+
+    refused = cli("snapshots", "delete", way_back["id"], "--library", path, "--json")
+    assert refused.returncode == 1 and one_json(refused)["errors"][0]["code"] == "SNAPSHOT_NEEDED"
+    assert snapshots.file_for(path, way_back["id"]).is_file()
+
+    # Back, then forward again to the chosen pre-rollback copy, then back once more.
+    assert cli("rollback", "--library", path, "--json").returncode == 0
+    safety = [s for s in one_json(cli("snapshots", "--library", path, "--json"))["snapshots"]
+              if s["kind"] == "pre-rollback"]
+    assert len(safety) == 1 and safety[0]["version"] == 11
+    redo = one_json(cli("rollback", "--to", safety[0]["id"], "--library", path, "--json"))
+    assert redo["success"] and redo["version"] == 11 and redo["would_lose"] == {}
+    assert status(path).version == 11 and status(path).can_rollback
+    again = one_json(cli("rollback", "--library", path, "--json"))
+    assert again["success"] and again["restored_snapshot_id"] == way_back["id"]
+
+    deleted = one_json(cli("snapshots", "delete", safety[0]["id"], "--library", path, "--json"))
+    assert deleted["success"] and deleted["deleted_id"] == safety[0]["id"] and deleted["freed_bytes"] > 0
+    assert not snapshots.file_for(path, safety[0]["id"]).exists()
+
+    pruned = one_json(cli("snapshots", "prune", "--library", path, "--json"))
+    assert pruned["success"]
+    left = {p.name for p in snapshots.snapshot_dir(path).iterdir()}
+    assert left == {f"{s['id']}.{ext}" for s in one_json(cli("snapshots", "--library", path, "--json"))["snapshots"]
+                    for ext in ("json", "sqlite")}
+
+
+@pytest.mark.parametrize("args, code", [
+    (("snapshots", "delete"), 2),                                      # no id
+    (("snapshots", "list", "pre-upgrade-20260101T120000000000Z"), 2),  # an id where none is taken
+    (("snapshots", "frobnicate"), 2),
+    (("snapshots", "delete", "../library.db"), 2),                     # not an id the app makes
+    (("snapshots", "delete", "pre-upgrade-20260101T120000000000Z"), 1),  # no such snapshot
+    (("rollback", "--to", "pre-upgrade-Z"), 2),
+    (("rollback", "--to", "pre-cleanup-20260101T120000000000Z", "--force"), 1),
+])
+def test_snapshots_verbs_refuse_bad_arguments_and_change_nothing(lib, args, code) -> None:
+    path = str(lib)
+    assert cli("migrate", "--library", path, "--json").returncode == 0
+    folder = snapshots.snapshot_dir(path)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = lib.dump()
+    proc = cli(*args, "--library", path, "--json")
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and str(lib.path.parent) not in proc.stdout
+    if code != 2 or args[0] == "rollback" or "../" in args[-1]:
+        assert one_json(proc)["success"] is False
+    assert lib.dump() == before and {p.name: p.read_bytes() for p in folder.iterdir()} == files

@@ -111,7 +111,10 @@ def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = ()) -> 
 
 def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: tuple[str, ...]) -> Review:
     library_id = identity.read(conn)
-    found = Review(library_bytes=os.stat(library_path).st_size)
+    # Its size as SQLite counts it: a WAL library's file alone can be far smaller.
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    found = Review(library_bytes=max(pages * page_size, os.stat(library_path).st_size))
     found.entries = [Entry(m, store.problem(library_path, m, library_id)) for m in store.list_manifests(library_path)]
     valid = [e for e in found.entries if e.problem is None]
     upgrades = [e for e in valid if e.manifest.kind == PRE_UPGRADE]
@@ -140,12 +143,14 @@ def _last_used(entry: Entry) -> str:
 
 
 def _within_bound(found: Review, protect: tuple[str, ...]) -> None:
-    """Give up kept copies, oldest first, while the kept ones take more than BOUND times
-    the library: never the way back, never one an operation just made."""
+    """Give up kept copies while the kept ones take more than BOUND times the library:
+    first a copy of what the library holds now (the library itself holds it), then safety
+    copies, the one used longest ago first; never the way back, never one an operation
+    just made (the next pruning judges it)."""
     budget = BOUND * found.library_bytes
     kept = [e for e in found.entries if e.keep]
     total = sum(e.manifest.size_bytes for e in kept)
-    for entry in kept:
+    for entry in sorted(kept, key=lambda e: (not e.current, _last_used(e))):
         if total <= budget:
             return
         if not entry.way_back and entry.manifest.id not in protect:
@@ -175,8 +180,8 @@ def prune_quietly(library_path: str, upgraded: bool, protect: tuple[str, ...]) -
     """`prune` after an operation committed: its outcome stands whatever pruning meets."""
     try:
         pruned = prune(library_path, upgraded, protect)
-    except (errors.EngineError, apsw.Error, OSError):  # the next operation prunes again
-        log.warning("pruning snapshots failed", exc_info=True)
+    except Exception:  # the operation committed: nothing after it may turn it into a failure
+        log.warning("pruning snapshots failed; the next operation prunes again", exc_info=True)
         return
     if pruned.removed:
         log.info("pruned %d snapshot(s), %d bytes", len(pruned.removed), pruned.freed_bytes)
