@@ -2,8 +2,8 @@
  * The "Upgrade library" page.
  *
  * It reaches Python only through window.pywebview.api (get_status, preview_cleanup,
- * run_cleanup, migrate, rollback, cancel), and hears from Python only through window
- * events: migration:progress, library:changed, desktop:ready, window:close-requested and
+ * run_cleanup, migrate, rollback, cancel, list_snapshots, delete_snapshot), and hears from
+ * Python only through window events: migration:progress, library:changed, desktop:ready, window:close-requested and
  * window:closing. Text from results goes into the page through textContent only; the
  * messages are the engine's own, already free of paths.
  *
@@ -51,7 +51,17 @@
     RESTORE_FAILED: 'The library is as it was just before the restore. Please report this, with the log file.',
     DATABASE_ERROR: 'Try again; if it happens again, please report it with the log file.',
     INTERNAL_ERROR: 'Try again; if it happens again, please report it with the log file.',
+    SNAPSHOT_FOREIGN: 'This copy cannot be restored into this library; keep the library as it is.',
+    SNAPSHOT_NEEDED: 'Keep this copy unless you are sure you will never want to undo the upgrade.',
+    SNAPSHOTS_UNSAFE: 'The folder of saved copies beside the library is not one this app made; check it, then try again.',
     INVALID_ARGUMENT: 'This is a bug in the page; please report it.'
+  };
+
+  // What each kind of saved copy is, in the list's words.
+  var KIND_WORDS = {
+    'pre-upgrade': 'Before the upgrade',
+    'pre-rollback': 'Before a restore',
+    'pre-cleanup': 'Before a clean-up'
   };
 
   // [result field, one, many, how a sample row reads]
@@ -78,10 +88,14 @@
     cancelling: false,
     closing: false,       // the user chose to close: everything stays disabled
     creating: false,      // the sample library is being written
+    deleting: false,      // a saved copy is being deleted (the library itself is not touched)
+    restoring: null,      // the saved copy chosen in Backups while its restore runs
+    pendingBackup: null,  // what the Backups confirmation asks about: {action, snapshot}
     firstRun: false,
     desktopReady: false,
     status: null,
-    preview: null
+    preview: null,
+    backups: null
   };
 
   // ---- small helpers ----------------------------------------------------------------
@@ -108,6 +122,27 @@
       .map(function (w) { return { code: w.code, text: 'Note: ' + w.message }; });
   }
   function nextStep(code) { return NEXT_STEP[code] || NEXT_STEP.INTERNAL_ERROR; }
+  function idle() { return !state.busy && !state.deleting && !state.closing; }
+
+  // A size for people, in the user's number format: "396 MB", "1.2 GB", "850 bytes".
+  function formatBytes(n) {
+    if (typeof n !== 'number' || !isFinite(n) || n < 0) { return 'an unknown size'; }
+    if (n < 1000) { return plural(n, 'byte'); }
+    var units = ['kB', 'MB', 'GB', 'TB'];
+    var value = n / 1000;
+    var i = 0;
+    while (value >= 999.5 && i < units.length - 1) { value /= 1000; i += 1; }
+    var digits = value < 9.95 ? 1 : 0;
+    return value.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits }) +
+      ' ' + units[i];
+  }
+
+  // An engine time (ISO 8601 with its offset, in UTC) as the user's own local date and time.
+  function localTime(iso) {
+    var when = typeof iso === 'string' ? new Date(iso) : null;
+    if (!when || isNaN(when.getTime())) { return 'an unknown date'; }
+    return when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
 
   function bridgeDown(name) {
     return {
@@ -259,18 +294,239 @@
     el('cleanup-explain').hidden = !total;
   }
 
+  // ---- Backups: the saved copies of the library -------------------------------------
+  // Newest first; a copy whose time cannot be read goes last. Times are to the second, so
+  // copies of one second (a clean-up and the upgrade right after it) go by their ids, which
+  // end in the time to the microsecond (pre-upgrade-20261203T202450123456Z).
+  function idTime(s) {
+    var m = /(\d{8}T\d{12})Z$/.exec(String(s.id));
+    return m ? m[1] : '';
+  }
+  function byNewest(a, b) {
+    var ta = new Date(a.created_at).getTime() || 0;
+    var tb = new Date(b.created_at).getTime() || 0;
+    if (ta !== tb) { return tb - ta; }
+    var ia = idTime(a);
+    var ib = idTime(b);
+    return ia === ib ? 0 : (ia < ib ? 1 : -1);
+  }
+
+  function backupName(s) {
+    return (KIND_WORDS[s.kind] || 'Saved copy') + ', ' + localTime(s.created_at);
+  }
+
+  function addLine(parent, className, text) {
+    var p = document.createElement('p');
+    p.className = className;
+    p.textContent = text;
+    parent.appendChild(p);
+    return p;
+  }
+
+  function backupButton(label, action, s, className) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = label;
+    button.dataset.action = action;
+    if (className) { button.className = className; }
+    button.setAttribute('aria-label', label + ': ' + backupName(s));
+    button.addEventListener('click', function () { askBackup(action, s, false); });
+    return button;
+  }
+
+  function backupItem(s) {
+    var li = document.createElement('li');
+    li.className = 'backup';
+    li.dataset.snapshot = String(s.id);
+    li.dataset.kind = String(s.kind);
+    li.dataset.valid = s.valid ? 'true' : 'false';
+    li.dataset.wayBack = s.way_back ? 'true' : 'false';
+
+    var head = document.createElement('p');
+    head.className = 'backup-head';
+    var name = document.createElement('strong');
+    name.textContent = KIND_WORDS[s.kind] || 'Saved copy';
+    head.appendChild(name);
+    head.appendChild(document.createTextNode(' · '));
+    var time = document.createElement('time');
+    if (typeof s.created_at === 'string') { time.dateTime = s.created_at; }
+    time.textContent = localTime(s.created_at);
+    head.appendChild(time);
+    if (s.way_back) {
+      var tag = document.createElement('span');
+      tag.className = 'tag';
+      tag.textContent = 'The way back';
+      head.appendChild(tag);
+    }
+    li.appendChild(head);
+    if (s.purpose) { addLine(li, 'hint backup-purpose', s.purpose); }
+    addLine(li, 'backup-facts', (isVersion(s.version) ? 'Version ' + s.version + ' · ' : '') + formatBytes(s.size_bytes));
+    if (!s.valid) {
+      addLine(li, 'backup-problem', 'Cannot be restored: ' + (s.problem || 'this copy did not pass its check.'));
+    }
+    var actions = document.createElement('div');
+    actions.className = 'actions';
+    if (s.valid) { actions.appendChild(backupButton('Restore', 'restore', s, 'danger')); }
+    actions.appendChild(backupButton('Delete', 'delete', s, ''));
+    li.appendChild(actions);
+    return li;
+  }
+
+  // `list`: list_snapshots()'s result, or null when the library cannot be read.
+  function renderBackups(list) {
+    state.backups = list;
+    var ul = el('backups-list');
+    clear(ul);
+    if (!list) {
+      setText('backups-summary', 'The saved copies are listed here once the library can be read.');
+      return;
+    }
+    if (!list.success) {
+      setText('backups-summary', 'The saved copies could not be listed: ' + firstError(list).message);
+      return;
+    }
+    var snaps = (list.snapshots || []).slice().sort(byNewest);
+    snaps.forEach(function (s) { ul.appendChild(backupItem(s)); });
+    if (!snaps.length) {
+      setText('backups-summary', 'No saved copies yet. One is saved before every upgrade, clean-up and restore.');
+      return;
+    }
+    var total = typeof list.total_bytes === 'number' ? list.total_bytes
+      : snaps.reduce(function (n, s) { return n + (s.size_bytes || 0); }, 0);
+    var line = plural(snaps.length, 'saved copy', 'saved copies') + (snaps.length === 1 ? ' takes ' : ' take ') +
+      formatBytes(total) + ' of disk space';
+    if (typeof list.library_bytes === 'number' && list.library_bytes > 0) {
+      var times = total / list.library_bytes;
+      line += times >= 1.05
+        ? ', about ' + times.toLocaleString(undefined, { maximumFractionDigits: 1 }) +
+          ' times as much as the library itself (' + formatBytes(list.library_bytes) + ')'
+        : '; the library itself takes ' + formatBytes(list.library_bytes);
+    }
+    setText('backups-summary', line + '.');
+  }
+
+  function backupMessage(stateName, text) {
+    var message = el('backups-message');
+    message.dataset.state = stateName;
+    message.textContent = text || '';
+  }
+
+  // The Backups confirmation. `again`: the engine asked for a second, explicit choice
+  // (WOULD_LOSE_DATA for a restore, SNAPSHOT_NEEDED for a delete); `detail` says why.
+  function askBackup(action, s, again, detail) {
+    if (!idle()) { return; }
+    state.pendingBackup = { action: action, snapshot: s };
+    var when = localTime(s.created_at);
+    var lose = el('backup-lose');
+    clear(lose);
+    var yes = el('backup-confirm-yes');
+    var force = el('backup-force');
+    var no = el('backup-confirm-no');
+    if (action === 'restore' && !again) {
+      setText('backup-confirm-title', 'Restore the library as it was on ' + when + '?');
+      setText('backup-confirm-text', 'This puts the library back ' +
+        (isVersion(s.version) ? 'to version ' + s.version + ', ' : '') + 'exactly as it was on ' + when +
+        (s.purpose ? ' (' + s.purpose.replace(/\.$/, '') + ')' : '') + '. The library as it is now is saved ' +
+        'first, as a copy listed here. If anything changed since this copy was made, you will be asked again ' +
+        'before it is discarded.');
+      yes.textContent = 'Restore this copy';
+      no.textContent = 'Keep the library as it is';
+    } else if (action === 'restore') {
+      setText('backup-confirm-title', 'Discard the changes made since this copy?');
+      setText('backup-confirm-text', 'The library has changed since the copy of ' + when +
+        ' was made. Restoring it would lose:');
+      Object.keys(detail || {}).sort().forEach(function (table) {
+        var words = TABLE_WORDS[table] || table.replace(/_/g, ' ');
+        addItem(lose, words + ': ' + plural(detail[table], 'row') + ' added, changed or removed');
+      });
+      force.textContent = 'Restore and discard these changes';
+      no.textContent = 'Keep the library as it is';
+    } else if (!again) {
+      setText('backup-confirm-title', 'Delete the copy from ' + when + '?');
+      setText('backup-confirm-text', (s.way_back
+        ? 'This copy is the way back: once it is deleted, the upgrade can no longer be undone ' +
+          '(“Restore previous library” stops working). '
+        : 'The library as it was on ' + when + ' can then no longer be restored. ') +
+        'Deleting it frees ' + formatBytes(s.size_bytes) + '. The library itself is not changed.');
+      yes.textContent = 'Delete this copy';
+      no.textContent = 'Keep it';
+    } else {
+      setText('backup-confirm-title', 'Delete the way back anyway?');
+      setText('backup-confirm-text', (detail || 'Without this copy the upgrade can no longer be undone.') +
+        ' Click “Delete it anyway” only if you will never want to undo the upgrade.');
+      force.textContent = 'Delete it anyway';
+      no.textContent = 'Keep it';
+    }
+    yes.hidden = again;
+    force.hidden = !again;
+    el('backup-confirm').dataset.action = action;
+    el('backup-confirm').dataset.stage = again ? 'again' : 'first';
+    el('backup-confirm').dataset.snapshot = String(s.id);
+    el('backup-confirm').hidden = false;
+    backupMessage('idle', '');
+    el('backup-confirm').scrollIntoView({ block: 'nearest' });
+    no.focus();
+  }
+
+  function hideBackupConfirm() {
+    state.pendingBackup = null;
+    el('backup-confirm').hidden = true;
+  }
+
+  function confirmBackup(force) {
+    var pending = state.pendingBackup;
+    if (!pending || !idle()) { return; }
+    if (pending.action === 'restore') {
+      state.restoring = pending.snapshot;
+      run('rollback', [force, pending.snapshot.id], 'Restoring the library…');
+    } else {
+      deleteBackup(pending.snapshot, force);
+    }
+  }
+
+  function deleteBackup(s, force) {
+    state.deleting = true;
+    el('backup-confirm').hidden = true;
+    backupMessage('running', 'Deleting the copy…');
+    updateButtons();
+    call('delete_snapshot', [s.id, force]).then(function (r) {
+      return refresh(false).then(function () { return r; });
+    }).then(function (r) {
+      state.deleting = false;
+      var err = firstError(r);
+      updateButtons();
+      if (!r.success && err.code === 'SNAPSHOT_NEEDED' && !force) {
+        askBackup('delete', s, true, err.message);
+        return;
+      }
+      hideBackupConfirm();
+      if (r.success) {
+        backupMessage('done', 'Deleted the copy from ' + localTime(s.created_at) + '; ' +
+          formatBytes(r.freed_bytes || 0) + ' freed.' +
+          (s.way_back ? ' The upgrade can no longer be undone.' : ''));
+      } else {
+        backupMessage('failed', 'The copy was not deleted: ' + err.message + ' ' + nextStep(err.code));
+      }
+      el('backups-message').focus();
+    });
+  }
+
   function updateButtons() {
     var st = state.status || {};
-    var idle = !state.busy && !state.closing;
-    el('create-sample').disabled = !(idle && state.firstRun && state.desktopReady && !state.creating);
-    el('fix').disabled = !(idle && st.success && problemCount(state.preview) > 0);
-    el('upgrade').disabled = !(idle && st.success && st.can_migrate);
-    el('rollback').disabled = !(idle && st.success && st.can_rollback);
-    ['rollback-confirm-yes', 'rollback-force', 'rollback-confirm-no'].forEach(function (id) {
-      el(id).disabled = !idle;
+    var free = idle();
+    el('create-sample').disabled = !(free && state.firstRun && state.desktopReady && !state.creating);
+    el('fix').disabled = !(free && st.success && problemCount(state.preview) > 0);
+    el('upgrade').disabled = !(free && st.success && st.can_migrate);
+    el('rollback').disabled = !(free && st.success && st.can_rollback);
+    ['rollback-confirm-yes', 'rollback-force', 'rollback-confirm-no', 'fix-confirm-yes', 'fix-confirm-no',
+      'backup-confirm-yes', 'backup-force', 'backup-confirm-no'].forEach(function (id) {
+      el(id).disabled = !free;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('#backups-list button'), function (button) {
+      button.disabled = !(free && st.success);
     });
     el('cancel').disabled = !(state.busy && !state.cancelling && !state.closing);
-    el('app').setAttribute('aria-busy', state.busy ? 'true' : 'false');
+    el('app').setAttribute('aria-busy', state.busy || state.deleting ? 'true' : 'false');
   }
 
   function etaWords(seconds, phase) {
@@ -329,7 +585,8 @@
       if (hasWarning(r, 'NOTHING_TO_CLEAN')) {
         return ['done', 'Nothing to clean up', 'The library had nothing to fix. Nothing was changed.', [], ''];
       }
-      return ['done', 'Clean-up complete', 'The problems found were fixed; a copy from before was saved.', [
+      return ['done', 'Clean-up complete',
+        'The problems found were fixed. The copy saved just before is listed under Backups, if you want it back.', [
         plural(r.duplicate_recordings_removed, 'duplicate recording') + ' removed',
         plural(r.orphaned_transcripts_removed, 'transcript') + ' without a recording removed',
         plural(r.invalid_meeting_refs_fixed, 'link') + ' to missing meetings cleared'
@@ -339,6 +596,13 @@
     if (!r.success) {
       return ['failed', err.code === 'CANCELLED' ? 'Restore cancelled' : 'The library was not restored',
         err.message, [], nextStep(err.code)];
+    }
+    var chosen = state.restoring;
+    if (chosen && !chosen.way_back) {  // a copy picked in Backups, not the way back
+      return ['done', 'Library restored',
+        'The library is back at version ' + r.version + ', exactly as it was on ' + localTime(chosen.created_at) + '.',
+        r.safety_snapshot_id ? ['The library as it was just before this restore was saved; it is listed under Backups.'] : [],
+        ''];
     }
     return ['done', 'Library restored',
       'The library is back at version ' + r.version + ', exactly as it was just before the upgrade.',
@@ -352,6 +616,7 @@
       renderStatus(st);
       if (!st.success) {
         renderPreview(null);
+        renderBackups(null);
         var err = firstError(st);
         if (state.firstRun) {
           showResult('idle', 'No library yet', 'There is no library at this location yet.', [],
@@ -361,7 +626,10 @@
         }
         return null;
       }
-      return call('preview_cleanup').then(renderPreview);
+      return Promise.all([call('preview_cleanup'), call('list_snapshots')]).then(function (both) {
+        renderPreview(both[0]);
+        renderBackups(both[1]);
+      });
     }).then(updateButtons);
   }
 
@@ -374,6 +642,9 @@
     setText('phase', PHASE_WORDS.preflight);
     setText('eta', '');
     el('rollback-confirm').hidden = true;
+    el('fix-confirm').hidden = true;
+    el('backup-confirm').hidden = true;
+    backupMessage('idle', '');
     showResult('running', runningTitle, 'The library stays as it was until this has finished and verified.', [], '');
     updateButtons();
     el('upgrade-section').scrollIntoView({ block: 'start' });  // the progress and the result, in view
@@ -381,16 +652,26 @@
       return refresh(false).then(function () { return result; });
     }).then(function (result) {
       state.busy = false;
+      var chosen = state.restoring;
+      state.restoring = null;
       if (apiName === 'rollback' && !result.success && firstError(result).code === 'WOULD_LOSE_DATA') {
         el('progress').value = 0;
         setText('phase', 'Not started');
         setText('eta', '');
-        showResult('idle', 'Nothing was restored yet',
-          'The library has changed since the upgrade. Choose below whether to discard those changes.', [], '');
-        askForce(result.would_lose || {});
         updateButtons();
+        if (chosen) {  // asked from Backups: the question stays there
+          showResult('idle', 'Nothing was restored yet',
+            'The library has changed since that copy was made. Choose under Backups whether to discard those changes.',
+            [], '');
+          askBackup('restore', chosen, true, result.would_lose || {});
+        } else {
+          showResult('idle', 'Nothing was restored yet',
+            'The library has changed since the upgrade. Choose below whether to discard those changes.', [], '');
+          askForce(result.would_lose || {});
+        }
         return;
       }
+      hideBackupConfirm();
       if (result.success) {
         el('progress').value = 100;
         setText('phase', PHASE_WORDS.complete);
@@ -399,7 +680,9 @@
         setText('phase', firstError(result).code === 'CANCELLED' ? PHASE_WORDS.cancelled : PHASE_WORDS.failed);
         setText('eta', '');
       }
+      state.restoring = chosen;
       showResult.apply(null, describe(apiName, result));
+      state.restoring = null;
       updateButtons();
       el('result').focus();
     });
@@ -407,14 +690,15 @@
 
   function askRollback() {
     var st = state.status || {};
-    var snaps = (st.snapshots || []).filter(function (s) { return s.kind === 'pre-upgrade'; });
-    var snap = snaps[snaps.length - 1];
+    var snaps = st.snapshots || [];
+    var snap = snaps.filter(function (s) { return s.way_back; })[0] ||
+      snaps.filter(function (s) { return s.kind === 'pre-upgrade'; }).sort(byNewest)[0];
     var migrated = (st.recordings || {}).migrated || 0;
     setText('rollback-confirm-title', 'Restore the library from before the upgrade?');
     setText('rollback-confirm-text',
       'This puts the library back ' + (snap && isVersion(snap.version) ? 'to version ' + snap.version + ' ' : '') +
       'as it was when the upgrade started' +
-      (snap ? ' (' + snap.created_at + ')' : '') + '. What the upgrade made is removed: ' +
+      (snap ? ' (' + localTime(snap.created_at) + ')' : '') + '. What the upgrade made is removed: ' +
       plural(migrated, 'knowledge capture') + ' with their action items. Recordings, transcripts and meetings ' +
       'are kept as they were before the upgrade. If anything changed since the upgrade, you will be asked again ' +
       'before it is discarded.');
@@ -480,7 +764,27 @@
 
   // ---- wiring -----------------------------------------------------------------------
   el('upgrade').addEventListener('click', function () { run('migrate', [], 'Upgrading the library…'); });
-  el('fix').addEventListener('click', function () { run('run_cleanup', [], 'Fixing the problems found…'); });
+  el('fix').addEventListener('click', function () {
+    if (!idle()) { return; }
+    el('fix-confirm').hidden = false;
+    el('fix-confirm-no').focus();
+  });
+  el('fix-confirm-yes').addEventListener('click', function () { run('run_cleanup', [], 'Fixing the problems found…'); });
+  el('fix-confirm-no').addEventListener('click', function () {
+    el('fix-confirm').hidden = true;
+    el('fix').focus();
+  });
+  el('backup-confirm-yes').addEventListener('click', function () { confirmBackup(false); });
+  el('backup-force').addEventListener('click', function () { confirmBackup(true); });
+  el('backup-confirm-no').addEventListener('click', function () {
+    var snapshot = el('backup-confirm').dataset.snapshot;
+    hideBackupConfirm();
+    var item = Array.prototype.filter.call(document.querySelectorAll('#backups-list li'), function (li) {
+      return li.dataset.snapshot === snapshot;
+    })[0];
+    var back = item && item.querySelector('button');
+    if (back) { back.focus(); }
+  });
   el('rollback').addEventListener('click', askRollback);
   el('rollback-confirm-yes').addEventListener('click', function () { run('rollback', [], 'Restoring the library…'); });
   el('rollback-force').addEventListener('click', function () { run('rollback', [true], 'Restoring the library…'); });
@@ -507,7 +811,10 @@
   el('close-confirm-no').addEventListener('click', hideCloseConfirm);
   document.addEventListener('keydown', function (e) {
     if (e.key !== 'Escape') { return; }
-    if (!el('close-confirm').hidden) { hideCloseConfirm(); } else if (!el('rollback-confirm').hidden) { hideRollbackConfirm(); }
+    if (!el('close-confirm').hidden) { hideCloseConfirm(); return; }
+    if (!el('rollback-confirm').hidden) { hideRollbackConfirm(); }
+    if (!el('fix-confirm').hidden) { el('fix-confirm-no').click(); }
+    if (!el('backup-confirm').hidden) { el('backup-confirm-no').click(); }
   });
 
   window.addEventListener('migration:progress', onProgress);

@@ -326,6 +326,8 @@ def scenario_cleanup(page: Page, seen: dict) -> None:
     seen["findings"] = page.js("Array.prototype.map.call(document.querySelectorAll('#cleanup-findings li'), "
                                "function (l) { return l.textContent; })")
     page.click("#fix")
+    page.wait("!document.getElementById('fix-confirm').hidden", what="the clean-up confirmation")
+    page.click("#fix-confirm-yes")
     seen["final_state"] = page.wait_state("done", "failed")
     seen["done"] = page.snapshot()
 
@@ -535,7 +537,163 @@ def scenario_look(page: Page, seen: dict) -> None:
     seen["shot"] = page.screenshot(page.config.get("shot_name", "look"))
 
 
+# ---- Backups ---------------------------------------------------------------------------
+
+BACKUPS_JS = """(function () {
+  function t(node) { return node ? node.textContent.replace(/\\s+/g, ' ').trim() : null; }
+  function q(root, sel) { return root.querySelector(sel); }
+  var confirm = document.getElementById('backup-confirm');
+  return {
+    summary: t(document.getElementById('backups-summary')),
+    message: t(document.getElementById('backups-message')),
+    message_state: document.getElementById('backups-message').dataset.state,
+    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    locale: Intl.DateTimeFormat().resolvedOptions().locale,
+    confirm: {
+      hidden: confirm.hidden, action: confirm.dataset.action || null, stage: confirm.dataset.stage || null,
+      snapshot: confirm.dataset.snapshot || null,
+      title: t(document.getElementById('backup-confirm-title')),
+      text: t(document.getElementById('backup-confirm-text')),
+      lose: Array.prototype.map.call(document.querySelectorAll('#backup-lose li'), t),
+      yes: {hidden: document.getElementById('backup-confirm-yes').hidden, text: t(document.getElementById('backup-confirm-yes'))},
+      force: {hidden: document.getElementById('backup-force').hidden, text: t(document.getElementById('backup-force')),
+              disabled: document.getElementById('backup-force').disabled},
+      focus: document.activeElement && document.activeElement.id
+    },
+    items: Array.prototype.map.call(document.querySelectorAll('#backups-list li'), function (li) {
+      var time = q(li, 'time');
+      return {
+        id: li.dataset.snapshot, kind: li.dataset.kind, valid: li.dataset.valid === 'true',
+        way_back: li.dataset.wayBack === 'true', text: t(li),
+        time: t(time), datetime: time && time.getAttribute('datetime'),
+        purpose: t(q(li, '.backup-purpose')), facts: t(q(li, '.backup-facts')), problem: t(q(li, '.backup-problem')),
+        actions: Array.prototype.map.call(li.querySelectorAll('button'), function (b) { return b.dataset.action; }),
+        disabled: Array.prototype.map.call(li.querySelectorAll('button'), function (b) { return b.disabled; })
+      };
+    })
+  };
+})()"""
+
+
+def backups(page: Page) -> dict:
+    return page.js(BACKUPS_JS)
+
+
+def _backup_button(page: Page, action: str) -> str:
+    """The selector of `action`'s button for the copy the test chose (`snapshot`: its id, or
+    "way-back" for the copy a plain rollback restores)."""
+    chosen = page.config["snapshot"]
+    item = "li[data-way-back='true']" if chosen == "way-back" else f"li[data-snapshot={json.dumps(chosen)}]"
+    selector = f"#backups-list {item} button[data-action='{action}']"
+    page.wait(f"!!document.querySelector({json.dumps(selector)}) && "
+              f"!document.querySelector({json.dumps(selector)}).disabled", what=selector)
+    return selector
+
+
+def _library_folder(page: Page) -> Path:
+    return Path(page.config["library"]).parent
+
+
+BACKUP_CONFIRM_SHOWN = ("!document.getElementById('backup-confirm').hidden && "
+                        "!document.getElementById('backup-confirm-no').disabled")
+BACKUP_MESSAGE_STATE = "document.getElementById('backups-message').dataset.state"
+
+
+def scenario_backups_list(page: Page, seen: dict) -> None:
+    page.ready()
+    seen["loaded"] = page.snapshot()
+    seen["backups"] = backups(page)
+    if page.config.get("screenshots"):
+        page.js("document.getElementById('backups').scrollIntoView(); true")
+        seen["shot"] = page.screenshot(page.config.get("shot_name", "backups"))
+
+
+def scenario_backup_delete(page: Page, seen: dict) -> None:
+    """Delete the chosen copy from the list; `second`: "yes" or "no", the answer to the
+    engine's second question (SNAPSHOT_NEEDED), if it asks one."""
+    page.ready()
+    folder = _library_folder(page)
+    seen["before"] = backups(page)
+    before = folder_fingerprint(folder)
+    page.click(_backup_button(page, "delete"))
+    page.wait(BACKUP_CONFIRM_SHOWN, what="the delete confirmation")
+    time.sleep(0.3)  # a click that did something on disk would show by now
+    seen["asked"] = backups(page)
+    seen["unchanged_after_asking"] = folder_fingerprint(folder) == before
+    page.click("#backup-confirm-yes")
+    page.wait(f"({BACKUP_CONFIRM_SHOWN} && document.getElementById('backup-confirm').dataset.stage === 'again') || "
+              f"['done', 'failed'].indexOf({BACKUP_MESSAGE_STATE}) >= 0", what="the first answer")
+    seen["after_first"] = backups(page)
+    seen["files_after_first"] = sorted(folder_fingerprint(folder))
+    if page.config.get("screenshots"):
+        page.js("document.getElementById('backup-confirm').scrollIntoView(); true")
+        seen["shot"] = page.screenshot("backup-delete-asked-again")
+    if seen["after_first"]["confirm"]["stage"] == "again" and not seen["after_first"]["confirm"]["hidden"]:
+        page.click("#backup-force" if page.config.get("second", "yes") == "yes" else "#backup-confirm-no")
+        if page.config.get("second", "yes") == "yes":
+            page.wait(f"['done', 'failed'].indexOf({BACKUP_MESSAGE_STATE}) >= 0", what="the second answer")
+        else:
+            page.wait("document.getElementById('backup-confirm').hidden", what="the confirmation to close")
+            time.sleep(0.3)
+    seen["done"] = backups(page)
+    seen["page"] = page.snapshot()
+    seen["focus"] = page.js("document.activeElement && document.activeElement.id")
+
+
+def scenario_backup_restore(page: Page, seen: dict) -> None:
+    """Restore the chosen copy from the list, discarding later changes if the engine asks."""
+    page.ready()
+    folder = _library_folder(page)
+    seen["before"] = backups(page)
+    before = folder_fingerprint(folder)
+    page.click(_backup_button(page, "restore"))
+    page.wait(BACKUP_CONFIRM_SHOWN, what="the restore confirmation")
+    time.sleep(0.3)
+    seen["asked"] = backups(page)
+    seen["unchanged_after_asking"] = folder_fingerprint(folder) == before
+    page.click("#backup-confirm-yes")
+    page.wait(f"({BACKUP_CONFIRM_SHOWN} && document.getElementById('backup-confirm').dataset.stage === 'again') || "
+              f"['done', 'failed'].indexOf({RESULT_STATE}) >= 0", what="the restore or its second question")
+    seen["after_first"] = backups(page)
+    seen["page_after_first"] = page.snapshot()
+    if seen["after_first"]["confirm"]["stage"] == "again" and not seen["after_first"]["confirm"]["hidden"]:
+        page.click("#backup-force")
+    seen["final_state"] = page.wait_state("done", "failed")
+    seen["done"] = page.snapshot()
+    seen["backups_after"] = backups(page)
+
+
+def scenario_fix_asks(page: Page, seen: dict) -> None:
+    """"Fix these" asks first: a click, and "Not now", change nothing; the confirmation runs it."""
+    page.ready()
+    folder = _library_folder(page)
+    seen["loaded"] = page.snapshot()
+    seen["backups_before"] = backups(page)
+    before = folder_fingerprint(folder)
+    page.wait("!document.getElementById('fix').disabled", what="#fix to be enabled")
+    page.click("#fix")
+    page.wait("!document.getElementById('fix-confirm').hidden", what="the clean-up confirmation")
+    time.sleep(0.5)
+    seen["asked"] = page.js("document.getElementById('fix-confirm').innerText")
+    seen["asked_focus"] = page.js("document.activeElement && document.activeElement.id")
+    seen["asked_page"] = page.snapshot()
+    seen["unchanged_after_click"] = folder_fingerprint(folder) == before
+    page.click("#fix-confirm-no")
+    page.wait("document.getElementById('fix-confirm').hidden", what="the confirmation to close")
+    time.sleep(0.3)
+    seen["unchanged_after_no"] = folder_fingerprint(folder) == before
+    page.wait("!document.getElementById('fix').disabled", what="#fix to be enabled again")
+    page.click("#fix")
+    page.wait("!document.getElementById('fix-confirm').hidden", what="the clean-up confirmation, again")
+    page.click("#fix-confirm-yes")
+    seen["final_state"] = page.wait_state("done", "failed")
+    seen["done"] = page.snapshot()
+    seen["backups_after"] = backups(page)
+
+
 SCENARIOS: dict[str, Callable[[Page, dict], None]] = {
+    "backups_list": scenario_backups_list, "backup_delete": scenario_backup_delete,
+    "backup_restore": scenario_backup_restore, "fix_asks": scenario_fix_asks,
     "look": scenario_look, "cleanup": scenario_cleanup,
     "upgrade": scenario_upgrade, "cancel": scenario_cancel, "preflight": scenario_preflight,
     "upgrade_plain": scenario_upgrade_plain,

@@ -229,5 +229,6 @@ class SnapshotNeeded(EngineError):
     exit_code = EXIT_FAILED
     default_message = (
         "That snapshot is the library's way back to before its upgrade: without it the upgrade "
-        "can no longer be undone. Nothing was deleted. Delete it with force to do it anyway."
+        "can no longer be undone. Nothing was deleted. To delete it anyway, confirm again (on the "
+        "command line: add --force)."
     )

@@ -1,6 +1,9 @@
-"""rollback: put the library back as it was just before its upgrade.
+"""rollback: put the library back as it was just before its upgrade (or as a chosen
+snapshot holds it).
 
-Under the lock: find and hash-check the newest pre-upgrade snapshot, work out what a
+Under the lock: find the way back (the newest pre-upgrade snapshot of this library that
+the library differs from) or the chosen snapshot, check its hash and its identity (another
+library's is refused, force or not), work out what a
 restore would discard (rows the user changed or added since the upgrade) while a safety
 snapshot of the current state is taken beside it (in its own thread), refuse unless
 forced (and drop the safety snapshot), then copy the snapshot over the library through
@@ -62,7 +65,8 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, snapshot_id: st
                   else _way_back(conn, ctx.library, library_id, ctx.tracker))
         result.restored_snapshot_id = target.id
         base = _base(ctx.library, target, library_id)
-        library.require_free_space(ctx.library, info.size_bytes)
+        retention.make_room(ctx.library, info.size_bytes, snapshots.PRE_ROLLBACK,
+                            upgraded=info.version > steps.oldest, protect=(target.id, base.id))
 
         retention.attach(conn, ctx.library, base)
         try:

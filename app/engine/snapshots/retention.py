@@ -187,7 +187,7 @@ def prune_quietly(library_path: str, upgraded: bool, protect: tuple[str, ...]) -
         log.info("pruned %d snapshot(s), %d bytes", len(pruned.removed), pruned.freed_bytes)
 
 
-def make_room(library_path: str, needed: int, kind: str, upgraded: bool) -> None:
+def make_room(library_path: str, needed: int, kind: str, upgraded: bool, protect: tuple[str, ...] = ()) -> None:
     """The free-space pre-flight, counting what pruning frees: when the disk lacks
     `needed` bytes, first remove what pruning would remove anyway, then the older safety
     copies of `kind` that the new one replaces; DISK_FULL (nothing removed) when even that
@@ -196,11 +196,11 @@ def make_room(library_path: str, needed: int, kind: str, upgraded: bool) -> None
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(library_path))).free
     if free >= margin:
         return
-    found = review(library_path, upgraded)
+    found = review(library_path, upgraded, protect)
     candidates = found.droppable()
     if kind in (PRE_ROLLBACK, PRE_CLEANUP):
         candidates += [e for e in found.entries if e.keep and not e.way_back and e.problem is None
-                       and e.manifest.kind == kind]
+                       and e.manifest.kind == kind and e.manifest.id not in protect]
     if free + sum(e.manifest.size_bytes for e in candidates) < margin:
         raise errors.DiskFull.needing(margin, free)
     for entry in candidates:
