@@ -22,24 +22,14 @@ from app.engine.cleanup import preview_cleanup, run_cleanup
 from app.engine.migrate import migrate
 from app.engine.snapshots import snapshot_dir
 from app.engine.status import status
-from app.samples.demo import create_demo_library
 from tests.conftest import logical_dump
+from tests.test_window_flow import demo  # noqa: F401 - the fixture: a 300-recording demo in a folder named for a user
 from tests.window_driver import SCREENSHOTS, WindowRun, run_window
 
-RECORDINGS = 300
 # A zone with a half-hour offset and no summer time: a local time shown for a UTC one can
 # never be mistaken for it (the minutes differ), whatever the date.
 ZONE = "Asia/Kolkata"
 LOCAL = {"TZ": ZONE, "LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8"}
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    folder = tmp_path / "Zoë's recordings"  # a path the page must never show
-    folder.mkdir()
-    path = folder / "Team library.db"
-    create_demo_library(str(path), recordings=RECORDINGS)
-    return path
 
 
 def window(scenario: str, library: Path, tmp_path: Path, **config) -> WindowRun:
