@@ -13,6 +13,7 @@ import pytest
 
 from app.engine import snapshots
 from app.engine.migrate import migrate
+from app.engine.rollback import rollback
 from app.engine.progress import ProgressEvent, ProgressRegistry
 from app.engine.status import status
 from tests.conftest import Library, fill, sidecars
@@ -71,9 +72,13 @@ def test_a_failed_rerun_never_rotates_out_the_way_back(filled: Library) -> None:
     filled.execute("DROP TRIGGER boom")
     third = migrate(str(filled))
     assert third.success, third.errors
-    # The re-run's own snapshot is the way back now; the first one is pruned.
+    # The re-run's own snapshot is the way back now; the first one (version 10) stays
+    # behind it, so that rolling back twice still reaches version 10.
     assert third.snapshot_id != first.snapshot_id
-    assert _snapshot_files(filled) == [f"{third.snapshot_id}.json", f"{third.snapshot_id}.sqlite"]
+    assert _snapshot_files(filled) == sorted(f"{i}.{ext}" for i in (first.snapshot_id, third.snapshot_id)
+                                             for ext in ("json", "sqlite"))
+    assert rollback(str(filled), force=True).success and rollback(str(filled), force=True).success
+    assert status(str(filled)).version == 10
 
 
 def test_invalid_data_fails_verification_and_rolls_back(filled: Library) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import apsw
 
 from app.engine import changes, errors, library
+from app.engine.steps import REGISTRY
 from app.engine.snapshots import identity, store
 from app.engine.snapshots.store import KINDS, PRE_CLEANUP, PRE_ROLLBACK, PRE_UPGRADE, Manifest
 
@@ -54,6 +55,8 @@ class Entry:
     way_back: bool = False
     keep: bool = False
     current: bool = False  # holds what the library holds now
+    earlier: bool = False  # an earlier way back (before an upgrade finished again later)
+    disk_bytes: int = 0
 
 
 @dataclass
@@ -111,30 +114,53 @@ def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = ()) -> 
 
 def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: tuple[str, ...]) -> Review:
     library_id = identity.read(conn)
-    # Its size as SQLite counts it: a WAL library's file alone can be far smaller.
+    # Its size as SQLite counts it: a WAL library's file can be larger (until a
+    # checkpoint after a restore) or smaller (pages still in the -wal) than its content.
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    found = Review(library_bytes=max(pages * page_size, os.stat(library_path).st_size))
-    found.entries = [Entry(m, store.problem(library_path, m, library_id)) for m in store.list_manifests(library_path)]
+    found = Review(library_bytes=pages * page_size)
+    found.entries = [Entry(m, store.problem(library_path, m, library_id), disk_bytes=_disk_bytes(library_path, m))
+                     for m in store.list_manifests(library_path)]
     valid = [e for e in found.entries if e.problem is None]
-    upgrades = [e for e in valid if e.manifest.kind == PRE_UPGRADE]
-    newest_equal = None
-    for entry in reversed(upgrades):
-        if not same_as_library(conn, library_path, entry.manifest):
-            entry.way_back = upgraded
-            entry.keep = upgraded
-            break
-        newest_equal = newest_equal or entry
-    if newest_equal is not None:
-        newest_equal.keep = newest_equal.current = True
+    _way_back(conn, library_path, [e for e in valid if e.manifest.kind == PRE_UPGRADE], upgraded)
     for kind in (PRE_ROLLBACK, PRE_CLEANUP):
-        by_use = sorted((e for e in valid if e.manifest.kind == kind), key=_last_used)
+        by_use = sorted((e for e in valid if kind in (e.manifest.kind, *e.manifest.used_as)), key=_last_used)
         for entry in by_use[-KEEP_SAFETY:]:
             entry.keep = True
     for entry in found.entries:
         entry.keep = entry.keep or entry.manifest.id in protect
     _within_bound(found, protect)
     return found
+
+
+def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], upgraded: bool) -> None:
+    """Mark the way back (the newest pre-upgrade snapshot the library differs from), the
+    older ones back to the first at the oldest version (an upgrade finished again later
+    has its own way back, which must not cut off the one to before the first), and the
+    newest one newer than the way back (it holds what the library holds now)."""
+    newest_equal = None
+    for index in range(len(upgrades) - 1, -1, -1):
+        entry = upgrades[index]
+        if not same_as_library(conn, library_path, entry.manifest):
+            if upgraded:
+                entry.way_back = entry.keep = True
+                for older in reversed(upgrades[:index]):
+                    if entry.manifest.version <= REGISTRY.oldest:
+                        break
+                    older.keep = older.earlier = True
+                    entry = older
+            break
+        newest_equal = newest_equal or entry
+    if newest_equal is not None:
+        newest_equal.keep = newest_equal.current = True
+
+
+def _disk_bytes(library_path: str, manifest: Manifest) -> int:
+    """What a snapshot takes on disk: its copy and its manifest."""
+    try:
+        return manifest.size_bytes + store.manifest_path(library_path, manifest.id).stat().st_size
+    except OSError:  # gone meanwhile: it takes nothing
+        return 0
 
 
 def _last_used(entry: Entry) -> str:
@@ -145,17 +171,17 @@ def _last_used(entry: Entry) -> str:
 def _within_bound(found: Review, protect: tuple[str, ...]) -> None:
     """Give up kept copies while the kept ones take more than BOUND times the library:
     first a copy of what the library holds now (the library itself holds it), then safety
-    copies, the one used longest ago first; never the way back, never one an operation
-    just made (the next pruning judges it)."""
+    copies, the one used longest ago first; never a way back, never one an operation just
+    made (the next pruning judges it)."""
     budget = BOUND * found.library_bytes
     kept = [e for e in found.entries if e.keep]
-    total = sum(e.manifest.size_bytes for e in kept)
+    total = sum(e.disk_bytes for e in kept)
     for entry in sorted(kept, key=lambda e: (not e.current, _last_used(e))):
         if total <= budget:
             return
-        if not entry.way_back and entry.manifest.id not in protect:
+        if not (entry.way_back or entry.earlier) and entry.manifest.id not in protect:
             entry.keep = False
-            total -= entry.manifest.size_bytes
+            total -= entry.disk_bytes
 
 
 @dataclass

@@ -55,6 +55,9 @@ class Manifest(BaseModel):
     # When an operation last took this snapshot as its own copy again (`taking`), in the
     # ids' time format: the safety copies kept are the ones used last.
     used_at: str | None = None
+    # The other kinds it was reused as (a safety copy identical to it): it counts as one of
+    # those too when retention picks the newest of a kind.
+    used_as: list[str] = Field(default_factory=list)
     extra: dict[str, str] = Field(default_factory=dict)
 
 

@@ -106,7 +106,8 @@ def _finish(copy: _Copy, tracker: Progress, journal_mode: str, library_id: str,
         if same is not None:
             copy.tmp.unlink()
             log.info("snapshot %s still holds exactly this library; reusing it", same.id)
-            same = same.model_copy(update={"used_at": copy.snapshot_id.rsplit("-", 1)[1]})
+            used_as = same.used_as + ([copy.kind] if copy.kind not in (same.kind, *same.used_as) else [])
+            same = same.model_copy(update={"used_at": copy.snapshot_id.rsplit("-", 1)[1], "used_as": used_as})
             store.write_manifest(library, same)
             return same, False
         final = store.file_for(library, copy.snapshot_id)
@@ -126,15 +127,18 @@ def _stamp(path: Path, library_id: str) -> None:
     except apsw.Error as exc:
         # A failed write surfaces again from the ROLLBACK that follows it, as another
         # error: the first one in the chain says what the disk did.
-        first: BaseException = exc
+        first = exc
         while isinstance(first.__context__, apsw.Error):
             first = first.__context__
-        raise translate(first, "snapshot") from exc  # type: ignore[arg-type]
+        raise translate(first, "snapshot") from exc
 
 
 def _identical(library: str, new: Manifest, tracker: Progress) -> Manifest | None:
-    """The newest valid snapshot of this library with exactly the new copy's content."""
+    """The newest valid snapshot of this library with exactly the new copy's content; for
+    a pre-upgrade copy (the way back) only a pre-upgrade one, which retention keeps as such."""
     for old in reversed(store.list_manifests(library)):
+        if new.kind == store.PRE_UPGRADE and old.kind != store.PRE_UPGRADE:
+            continue
         if (old.size_bytes == new.size_bytes
                 and (old.sha256 == new.sha256 or old.content_sha256 == new.content_sha256)
                 and store.problem(library, old, new.library_id, tracker) is None):
