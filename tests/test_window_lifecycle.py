@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +47,32 @@ def test_debug_prints_the_remote_debugging_address_and_opens_no_inspector(demo: 
     assert run.proc.returncode == 0 and run.leftovers == [], run  # no inspector kept it alive
     printed = re.findall(r"Developer tools: (http://127\.0\.0\.1:(\d+))", run.proc.stdout)
     assert printed and printed[0][1] == run.seen["port"], run.proc.stdout
+    assert "anyone who can log in to this computer can connect" in run.proc.stdout
     assert "Browser" in run.seen["devtools"]  # the address answers as Chromium's devtools
     assert run.seen["listening_on"] == ["0100007F"]  # 127.0.0.1 only, not every interface
     assert run.seen["visible_windows"] == [f"Upgrade library {__version__}"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_inherited_debugging_environment_opens_no_port_without_debug(demo: Path, tmp_path: Path) -> None:
+    """Another program (or a shell profile) exported Qt's debugging variable and a Chromium
+    switch: without --debug, neither opens a port. (The debug test above shows the same
+    /proc probe seeing the port --debug opens.)"""
+    first, second = _free_port(), _free_port()
+    env = {"QTWEBENGINE_REMOTE_DEBUGGING": str(first),
+           "QTWEBENGINE_CHROMIUM_FLAGS": f"--remote-debugging-port={second} --remote-allow-origins=*"}
+    run = run_window("no_debug_port", tmp_path, ["--library", str(demo)], library=str(demo), env=env,
+                     ports=[first, second])
+    assert "error" not in run.seen, run.seen["error"] + repr(run)
+    assert run.proc.returncode == 0 and run.leftovers == [], run
+    assert run.seen["listening"] == [], run.seen
+    assert run.seen["remote_debugging"] is None and "remote" not in run.seen["chromium_flags"]
+    assert "Developer tools" not in run.proc.stdout
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

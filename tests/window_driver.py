@@ -525,6 +525,21 @@ def scenario_debug(page: Page, seen: dict) -> None:
         lambda: [w.windowTitle() for w in QApplication.topLevelWidgets() if w.isVisible()])
 
 
+def scenario_no_debug_port(page: Page, seen: dict) -> None:
+    """What listens on the ports an inherited environment asked for, once the page is up."""
+    page.ready()
+    ports = {int(p) for p in page.config["ports"]}
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) in ports:
+                listening.append(int(local.rsplit(":", 1)[1], 16))
+    seen["listening"] = listening
+    seen["remote_debugging"] = os.environ.get("QTWEBENGINE_REMOTE_DEBUGGING")
+    seen["chromium_flags"] = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+
+
 def scenario_look(page: Page, seen: dict) -> None:
     """The colour scheme the page picked, and a capture at the smallest supported size."""
     page.ready()
@@ -698,7 +713,7 @@ SCENARIOS: dict[str, Callable[[Page, dict], None]] = {
     "upgrade": scenario_upgrade, "cancel": scenario_cancel, "preflight": scenario_preflight,
     "upgrade_plain": scenario_upgrade_plain,
     "rollback": scenario_rollback, "first_run": scenario_first_run, "exposure": scenario_exposure,
-    "console": scenario_console, "close": scenario_close, "debug": scenario_debug,
+    "console": scenario_console, "close": scenario_close, "debug": scenario_debug, "no_debug_port": scenario_no_debug_port,
     "exposure_control": lambda page, seen: scenario_exposure(page, seen, desktop=False),
 }
 

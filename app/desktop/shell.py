@@ -59,6 +59,26 @@ def check_can_open(gui: str) -> None:
                          "running without it.")
 
 
+# Chromium switches that open a debugging port or let pages reach one: never inherited.
+_DEBUG_SWITCHES = ("--remote-debugging", "--remote-allow-origins", "--auto-open-devtools")
+
+
+def scrub_debug_environment() -> None:
+    """Remove inherited debugging settings before Qt starts: an exported
+    QTWEBENGINE_REMOTE_DEBUGGING (or a --remote-debugging-port in the Chromium flags) would
+    otherwise open a port that any local user can drive the window through, without
+    --debug. With --debug, pywebview sets its own port after this."""
+    os.environ.pop("QTWEBENGINE_REMOTE_DEBUGGING", None)
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS")
+    if flags is None:
+        return
+    kept = [flag for flag in flags.split() if not flag.startswith(_DEBUG_SWITCHES)]
+    if kept:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(kept)
+    else:
+        del os.environ["QTWEBENGINE_CHROMIUM_FLAGS"]
+
+
 def debug_address(renderer: str) -> str:
     """Where the developer tools are, as pywebview set them up for this run's renderer."""
     if renderer.startswith("qt"):
@@ -82,12 +102,14 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
     if gui not in GUIS:
         raise CannotOpen(f"Unknown GUI toolkit {gui!r}: choose one of {', '.join(GUIS)}.")
     check_can_open(gui)
+    scrub_debug_environment()
     import webview  # here, not at the top: the command line must not load Qt
     from webview.errors import WebViewException
 
     registry = registry or REGISTRY
     watch = OperationWatch()
     webview.settings["OPEN_DEVTOOLS_IN_DEBUG"] = False  # the inspector window would outlive ours
+    webview.settings["REMOTE_DEBUGGING_PORT"] = None
 
     with page_file() as page:
         window = webview.create_window(TITLE, str(page), js_api=None, width=SIZE[0], height=SIZE[1],
@@ -110,6 +132,9 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
                 # The renderer pywebview really loaded: asked for GTK, it falls back to Qt.
                 renderer = getattr(window.gui, "renderer", "") or ""
                 print(f"Developer tools: {debug_address(renderer)}", flush=True)
+                print("Warning: while the window is open, anyone who can log in to this computer can "
+                      "connect to that address and use the window, its upgrade and restore included.",
+                      flush=True)
             window.events.shown += on_shown
         try:
             webview.start(on_start, (window,) if on_start else None, gui=gui, debug=debug)
