@@ -75,6 +75,31 @@ def test_an_inherited_debugging_environment_opens_no_port_without_debug(demo: Pa
     assert "Developer tools" not in run.proc.stdout
 
 
+def test_the_window_never_leaves_its_page(demo: Path, tmp_path: Path) -> None:
+    """A script of the page (or anything that drives it) sends the window to another server
+    on 127.0.0.1, to another file of its own server, and opens a new window: nothing is
+    requested, nothing opens (not even the system browser), the page stays, the API with
+    it. The control run, with pywebview's own rule put back, sees the window leave."""
+    browser = tmp_path / "browser-was-opened"
+    opener = tmp_path / "browser.sh"
+    opener.write_text(f"#!/bin/sh\ntouch {browser}\n")
+    opener.chmod(0o755)
+    env = {"BROWSER": str(opener)}
+    run = run_window("navigate", tmp_path, ["--library", str(demo)], library=str(demo), env=env)
+    assert "error" not in run.seen, run.seen["error"] + repr(run)
+    assert run.proc.returncode == 0 and run.leftovers == [], run
+    seen = run.seen
+    assert seen["hits"] == [] and not browser.exists(), seen
+    assert seen["after_other_server"] == seen["own"] == seen["after_own_server"], seen
+    assert "migrate" in seen["api_names"]
+
+    (tmp_path / "control").mkdir()
+    control = run_window("navigate_control", tmp_path / "control", ["--library", str(demo)], library=str(demo),
+                         env=env)
+    assert "error" not in control.seen, control.seen["error"] + repr(control)
+    assert "/evil" in control.seen["hits"] and control.seen["after_other_server"] != control.seen["own"]
+
+
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT, env={**os.environ, **(env or {})})

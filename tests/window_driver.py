@@ -540,6 +540,62 @@ def scenario_no_debug_port(page: Page, seen: dict) -> None:
     seen["chromium_flags"] = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
 
 
+def _navigation_probe(page: Page, seen: dict) -> None:
+    """Try to take the window elsewhere (another server on 127.0.0.1, another file of the
+    page's own server, a new window) and record what happened: requests that reached the
+    other server, the page's address, and whether the API still answers."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            hits.append(self.path)
+            body = b"<html><body>elsewhere</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    other = f"http://127.0.0.1:{server.server_address[1]}"
+    page.ready()
+    own = page.js("location.href")
+    try:
+        page.js(f"window.open({json.dumps(other + '/popup')}); true")
+        time.sleep(1.0)
+        page.js(f"setTimeout(function () {{ location.href = {json.dumps(other + '/evil')}; }}, 0); true")
+        time.sleep(1.5)
+        seen["after_other_server"] = page.js("location.href")
+        page.js("setTimeout(function () { location.href = new URL('app.js', location.href).href; }, 0); true")
+        time.sleep(1.0)
+        seen["after_own_server"] = page.js("location.href")
+        seen["api_names"] = page.js("Object.keys(window.pywebview && window.pywebview.api || {}).sort()")
+    finally:
+        server.shutdown()
+    seen["own"] = own
+    seen["hits"] = hits
+
+
+def scenario_navigate(page: Page, seen: dict) -> None:
+    _navigation_probe(page, seen)
+
+
+def scenario_navigate_control(page: Page, seen: dict) -> None:
+    """The same probe with pywebview's own navigation rules put back: it must see the
+    window leave (the negative control of `scenario_navigate`)."""
+    from webview.platforms import qt
+
+    del qt.BrowserView.WebPage.acceptNavigationRequest  # QWebEnginePage's own again
+    _navigation_probe(page, seen)
+
+
 def scenario_look(page: Page, seen: dict) -> None:
     """The colour scheme the page picked, and a capture at the smallest supported size."""
     page.ready()
@@ -714,6 +770,7 @@ SCENARIOS: dict[str, Callable[[Page, dict], None]] = {
     "upgrade_plain": scenario_upgrade_plain,
     "rollback": scenario_rollback, "first_run": scenario_first_run, "exposure": scenario_exposure,
     "console": scenario_console, "close": scenario_close, "debug": scenario_debug, "no_debug_port": scenario_no_debug_port,
+    "navigate": scenario_navigate, "navigate_control": scenario_navigate_control,
     "exposure_control": lambda page, seen: scenario_exposure(page, seen, desktop=False),
 }
 

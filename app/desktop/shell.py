@@ -25,6 +25,7 @@ from typing import Any
 
 from app import __version__
 from app.desktop.api import OperationWatch, make_api
+from app.desktop.navigation import confine
 from app.desktop.assets import page_file
 from app.desktop.closing import CloseGuard
 from app.desktop.firstrun import SampleOffer
@@ -136,6 +137,8 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
                       "connect to that address and use the window, its upgrade and restore included.",
                       flush=True)
             window.events.shown += on_shown
+        if gui == "qt":
+            confine()
         try:
             webview.start(on_start, (window,) if on_start else None, gui=gui, debug=debug)
         except WebViewException as exc:  # the toolkit failed to load: a system library is missing
