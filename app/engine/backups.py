@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import apsw
 
-from app.engine import errors, library, snapshots
+from app.engine import errors, library
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import SnapshotDeleteResult, SnapshotInfo, SnapshotPruneResult, SnapshotsResult
@@ -102,4 +102,4 @@ def _prune(ctx: Context, result: SnapshotPruneResult) -> None:
     result.removed, result.freed_bytes = pruned.removed, pruned.freed_bytes
 
 
-__all__ = ["list_snapshots", "delete_snapshot", "prune_snapshots", "infos", "snapshots"]
+__all__ = ["list_snapshots", "delete_snapshot", "prune_snapshots", "infos"]

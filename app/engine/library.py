@@ -241,8 +241,6 @@ def row_counts(conn: apsw.Connection, schema: str = "main") -> dict[str, int]:
 SPACE_MARGIN = 8 * 1024 * 1024
 
 
-def require_free_space(path: str, needed: int) -> None:
-    """DISK_FULL unless the library's filesystem has `needed` bytes plus a margin free."""
-    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
-    if free < needed + SPACE_MARGIN:
-        raise errors.DiskFull.needing(needed + SPACE_MARGIN, free)
+def free_space(path: str) -> int:
+    """Bytes free on the library's filesystem (`snapshots.retention.make_room` decides)."""
+    return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free

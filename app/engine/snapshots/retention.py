@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import apsw
@@ -32,7 +31,7 @@ import apsw
 from app.engine import changes, errors, library
 from app.engine.steps import REGISTRY
 from app.engine.snapshots import identity, store
-from app.engine.snapshots.store import KINDS, PRE_CLEANUP, PRE_ROLLBACK, PRE_UPGRADE, Manifest
+from app.engine.snapshots.store import PRE_CLEANUP, PRE_ROLLBACK, PRE_UPGRADE, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +218,7 @@ def make_room(library_path: str, needed: int, kind: str, upgraded: bool, protect
     copies of `kind` that the new one replaces; DISK_FULL (nothing removed) when even that
     is not enough."""
     margin = needed + library.SPACE_MARGIN
-    free = shutil.disk_usage(os.path.dirname(os.path.abspath(library_path))).free
+    free = library.free_space(library_path)
     if free >= margin:
         return
     found = review(library_path, upgraded, protect)
@@ -239,4 +238,4 @@ def purpose(entry: Entry) -> str:
     return PURPOSE.get(entry.manifest.kind, "")
 
 
-__all__ = ["KINDS", "Review", "Entry", "review", "prune", "prune_quietly", "make_room", "same", "attach"]
+__all__ = ["Review", "Entry", "review", "prune", "prune_quietly", "make_room", "same", "attach"]
