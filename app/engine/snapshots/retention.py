@@ -41,6 +41,7 @@ BOUND = 3
 PURPOSE = {
     "way_back": "The library before its upgrade: restoring goes back to it.",
     PRE_UPGRADE: "The library before an earlier upgrade (not the way back now).",
+    "earlier": "The library before an earlier upgrade: restoring once more after the way back goes to it.",
     "current": "The library as it is now, from before its upgrade: the way back again if the upgrade is redone.",
     PRE_ROLLBACK: "The upgraded library, saved before it was restored: restore it to redo that upgrade.",
     PRE_CLEANUP: "The library before a clean-up (“Fix these”) changed it.",
@@ -233,9 +234,8 @@ def make_room(library_path: str, needed: int, kind: str, upgraded: bool, protect
 
 
 def purpose(entry: Entry) -> str:
-    if entry.way_back or entry.current:
-        return PURPOSE["way_back" if entry.way_back else "current"]
-    return PURPOSE.get(entry.manifest.kind, "")
+    role = next((r for r in ("way_back", "earlier", "current") if getattr(entry, r)), entry.manifest.kind)
+    return PURPOSE.get(role, "")
 
 
 __all__ = ["Review", "Entry", "review", "prune", "prune_quietly", "make_room", "same", "attach"]
