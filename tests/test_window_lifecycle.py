@@ -48,6 +48,11 @@ def test_debug_prints_the_remote_debugging_address_and_opens_no_inspector(demo: 
     printed = re.findall(r"Developer tools: (http://127\.0\.0\.1:(\d+))", run.proc.stdout)
     assert printed and printed[0][1] == run.seen["port"], run.proc.stdout
     assert "anyone who can log in to this computer can connect" in run.proc.stdout
+    # Only the devtools' own pages may open a session: a web page elsewhere may not (without
+    # the app's --remote-allow-origins, QtWebEngine answered 101 to this one too).
+    answers = run.seen["origin_answers"]
+    assert answers["https://evil.example"].split()[1] == "403", answers
+    assert answers[f"http://127.0.0.1:{run.seen['port']}"].split()[1] == "101", answers
     assert "Browser" in run.seen["devtools"]  # the address answers as Chromium's devtools
     assert run.seen["listening_on"] == ["0100007F"]  # 127.0.0.1 only, not every interface
     assert run.seen["visible_windows"] == [f"Upgrade library {__version__}"]

@@ -505,6 +505,22 @@ def scenario_close(page: Page, seen: dict) -> None:
     seen["closed"] = window.events.closed.wait(30)
 
 
+def _websocket_status(url: str, origin: str) -> str:
+    """The status line the devtools WebSocket answers a handshake from `origin` with."""
+    import base64
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               f"Origin: {origin}\r\n\r\n")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(request.encode())
+        return conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+
+
 def scenario_debug(page: Page, seen: dict) -> None:
     import urllib.request
 
@@ -520,6 +536,9 @@ def scenario_debug(page: Page, seen: dict) -> None:
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == int(port):
                 listening.append(local.rsplit(":", 1)[0])
     seen["listening_on"] = listening
+    target = seen["devtools"].get("webSocketDebuggerUrl", "")
+    seen["origin_answers"] = {origin: _websocket_status(target, origin)
+                              for origin in ("https://evil.example", f"http://127.0.0.1:{port}")}
     from qtpy.QtWidgets import QApplication
     seen["visible_windows"] = page.on_gui(
         lambda: [w.windowTitle() for w in QApplication.topLevelWidgets() if w.isVisible()])

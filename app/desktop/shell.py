@@ -80,6 +80,22 @@ def scrub_debug_environment() -> None:
         del os.environ["QTWEBENGINE_CHROMIUM_FLAGS"]
 
 
+def _devtools_for_own_pages_only() -> None:
+    """Pick the debugging port before pywebview does (its rule: 8228 or the next free one)
+    and let only the devtools' own pages on it open a debugging session: QtWebEngine
+    otherwise accepts WebSocket connections from any origin, so any web page open in a
+    browser on this computer could drive the window."""
+    from webview.platforms import qt
+
+    port = qt.BrowserView._get_debug_port()
+    qt.BrowserView.inspector_port = port  # pywebview then keeps it
+    os.environ["QTWEBENGINE_REMOTE_DEBUGGING"] = port
+    # The frontend the port serves itself, and a browser's built-in one (chrome://inspect).
+    own = f"http://127.0.0.1:{port},http://localhost:{port},devtools://devtools"
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --remote-allow-origins={own}".strip()
+
+
 def debug_address(renderer: str) -> str:
     """Where the developer tools are, as pywebview set them up for this run's renderer."""
     if renderer.startswith("qt"):
@@ -139,6 +155,8 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
             window.events.shown += on_shown
         if gui == "qt":
             confine()
+            if debug:
+                _devtools_for_own_pages_only()
         try:
             webview.start(on_start, (window,) if on_start else None, gui=gui, debug=debug)
         except WebViewException as exc:  # the toolkit failed to load: a system library is missing
