@@ -46,7 +46,8 @@ def readable_by_nobody(paths: list[Path]) -> list[str]:
 
 def _app(args: list[str], state: Path, umask: int) -> None:
     done = subprocess.run([sys.executable, "-m", "app", *args, "--json"], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "XDG_STATE_HOME": str(state)},
+                          timeout=300, env={**os.environ, "XDG_STATE_HOME": str(state),
+                                                "XDG_CACHE_HOME": str(state / "cache")},
                           preexec_fn=lambda: os.umask(umask))
     assert done.returncode == 0, done.stdout
 
@@ -67,6 +68,7 @@ def test_snapshots_and_log_of_a_private_library_stay_private(shared: Path, umask
         _app(args, state, umask)
     made = _made(folder, library, state)
     assert any(p.suffix == ".sqlite" for p in made) and any(p.name.startswith("upgrade.log") for p in made)
+    assert any(p.name == "verified.json" for p in made)  # the hashes already checked: the user's alone
     assert readable_by_nobody([library]) == []
     assert readable_by_nobody(made) == []
 

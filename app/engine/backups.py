@@ -42,7 +42,7 @@ def _list(ctx: Context, result: SnapshotsResult) -> None:
     with library.reading(ctx.library) as conn:
         result.version = library.read_version(conn)
         upgraded = _upgraded(conn)
-    review = retention.review(ctx.library, upgraded)
+    review = retention.review(ctx.library, upgraded, exact=False)
     result.snapshots = infos(review)
     result.total_bytes = sum(s.size_bytes for s in result.snapshots)
     result.library_bytes = review.library_bytes

@@ -17,3 +17,8 @@ def default_library() -> Path:
 
 def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    """The user's own cache folder (hashes of snapshots already checked)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))

@@ -18,7 +18,7 @@ import logging
 import apsw
 
 from app.engine import changes, errors, library, snapshots
-from app.engine.snapshots import identity, retention
+from app.engine.snapshots import identity, retention, store
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry, ProgressTracker
 from app.engine.results import RollbackResult
@@ -150,24 +150,25 @@ def _way_back(conn: apsw.Connection, library_path: str, library_id: str | None,
             "This app has not upgraded the library yet, so there is nothing to go back from. "
             "Nothing was changed.")
     candidates = [m for m in snapshots.list_manifests(library_path) if m.kind == snapshots.PRE_UPGRADE]
-    mine = [m for m in candidates if not _foreign(library_path, m, library_id, tracker)]
-    if not mine:
-        raise errors.SnapshotForeign(_NONE_OF_ITS_OWN) if candidates else errors.NoSnapshot()
-    for manifest in reversed(mine):
-        snapshots.validate(library_path, manifest, library_id, tracker)
+    if not candidates:
+        raise errors.NoSnapshot()
+    foreign = 0
+    for manifest in reversed(candidates):
+        found = snapshots.problem(library_path, manifest, library_id, tracker, fresh=True)  # about to be restored
+        if found == store.FOREIGN:
+            foreign += 1
+            continue
+        if found is not None:
+            snapshots.validate(library_path, manifest, library_id, tracker)  # raises, as it says why
         if not retention.same_as_library(conn, library_path, manifest):
             return manifest
+    if foreign == len(candidates):
+        raise errors.SnapshotForeign(_NONE_OF_ITS_OWN)
     raise _nothing_since()
 
 
 _NONE_OF_ITS_OWN = ("The snapshots beside the library belong to another library (or to an earlier version "
                     "of this app), so none can be restored into this one. Nothing was changed.")
-
-
-def _foreign(library_path: str, manifest: snapshots.Manifest, library_id: str | None,
-             tracker: ProgressTracker) -> bool:
-    found = snapshots.problem(library_path, manifest, library_id, tracker)
-    return found is not None and found.startswith("It belongs")
 
 
 def _chosen(conn: apsw.Connection, library_path: str, snapshot_id: str, library_id: str | None,
@@ -176,7 +177,7 @@ def _chosen(conn: apsw.Connection, library_path: str, snapshot_id: str, library_
     manifest = next((m for m in snapshots.list_manifests(library_path) if m.id == snapshot_id), None)
     if manifest is None:
         raise errors.NoSnapshot("There is no snapshot with that id beside the library. Nothing was changed.")
-    snapshots.validate(library_path, manifest, library_id, tracker)
+    snapshots.validate(library_path, manifest, library_id, tracker, fresh=True)  # about to be restored
     if retention.same_as_library(conn, library_path, manifest):
         raise errors.NothingToRollBack("The library already holds exactly that snapshot. Nothing was changed.")
     return manifest

@@ -32,7 +32,7 @@ def _status(ctx: Context, result: StatusResult, steps: Registry) -> None:
     if plan is not None:
         result.upgrade = UpgradePlan(schema_missing=plan.schema_missing,
                                      **{k: v for k, v in plan.counts.items() if k in UpgradePlan.model_fields})
-    review = retention.review(ctx.library, upgraded=version > steps.oldest)
+    review = retention.review(ctx.library, upgraded=version > steps.oldest, exact=False)
     result.snapshots = backups.infos(review)
     result.snapshots_bytes = sum(s.size_bytes for s in result.snapshots)
     result.library_bytes = review.library_bytes

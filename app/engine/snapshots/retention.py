@@ -79,10 +79,10 @@ def attach(conn: apsw.Connection, library_path: str, manifest: Manifest) -> None
     conn.execute("ATTACH DATABASE ? AS snap", (str(store.file_for(library_path, manifest.id)),))
 
 
-def same(conn: apsw.Connection, target: Manifest) -> bool:
+def same(conn: apsw.Connection, target: Manifest, exact: bool = True) -> bool:
     """Whether the library (main) holds exactly what the snapshot (attached as `snap`)
     holds. The row counts decide at once in the usual case; only when they agree are the
-    schema and the tables compared."""
+    schema and (when `exact`) the tables compared."""
     if library.row_counts(conn) != target.row_counts:
         return False
     (schema_differs,) = conn.execute(
@@ -90,29 +90,33 @@ def same(conn: apsw.Connection, target: Manifest) -> bool:
         "EXCEPT SELECT type, name, tbl_name, sql FROM snap.sqlite_schema) OR EXISTS ("
         "SELECT type, name, tbl_name, sql FROM snap.sqlite_schema "
         "EXCEPT SELECT type, name, tbl_name, sql FROM main.sqlite_schema)").fetchone()
-    return not schema_differs and not changes.changed_original_tables(conn, [])
+    return not schema_differs and (not exact or not changes.changed_original_tables(conn, []))
 
 
-def same_as_library(conn: apsw.Connection, library_path: str, manifest: Manifest) -> bool:
+def same_as_library(conn: apsw.Connection, library_path: str, manifest: Manifest, exact: bool = True) -> bool:
     """`same`, in one read transaction of its own (one state, whatever another process
     commits)."""
     attach(conn, library_path, manifest)
     try:
         with conn:
-            return same(conn, manifest)
+            return same(conn, manifest, exact)
     finally:
         conn.execute("DETACH DATABASE snap")
 
 
-def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = ()) -> Review:
+def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = (), exact: bool = True) -> Review:
     """Judge every snapshot: whether it validates, which is the way back (only while the
     library is `upgraded`), which are kept. `protect`: ids an operation just made.
-    Reads the library through a connection of its own, outside any transaction."""
+    `exact=False` (status and the list, which only show): a snapshot with the library's
+    row counts and schema is taken to hold what the library holds, without comparing every
+    row (pruning and deleting compare them). Reads the library through a connection of its
+    own, outside any transaction."""
     with library.reading(library_path) as conn:
-        return _review(conn, library_path, upgraded, protect)
+        return _review(conn, library_path, upgraded, protect, exact)
 
 
-def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: tuple[str, ...]) -> Review:
+def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: tuple[str, ...],
+            exact: bool) -> Review:
     library_id = identity.read(conn)
     # Its size as SQLite counts it: a WAL library's file can be larger (until a
     # checkpoint after a restore) or smaller (pages still in the -wal) than its content.
@@ -122,7 +126,7 @@ def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: t
     found.entries = [Entry(m, store.problem(library_path, m, library_id), disk_bytes=_disk_bytes(library_path, m))
                      for m in store.list_manifests(library_path)]
     valid = [e for e in found.entries if e.problem is None]
-    _way_back(conn, library_path, [e for e in valid if e.manifest.kind == PRE_UPGRADE], upgraded)
+    _way_back(conn, library_path, [e for e in valid if e.manifest.kind == PRE_UPGRADE], upgraded, exact)
     for kind in (PRE_ROLLBACK, PRE_CLEANUP):
         by_use = sorted((e for e in valid if kind in (e.manifest.kind, *e.manifest.used_as)), key=_last_used)
         for entry in by_use[-KEEP_SAFETY:]:
@@ -133,7 +137,8 @@ def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: t
     return found
 
 
-def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], upgraded: bool) -> None:
+def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], upgraded: bool,
+              exact: bool) -> None:
     """Mark the way back (the newest pre-upgrade snapshot the library differs from), the
     older ones back to the first at the oldest version (an upgrade finished again later
     has its own way back, which must not cut off the one to before the first), and the
@@ -141,7 +146,7 @@ def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], u
     newest_equal = None
     for index in range(len(upgrades) - 1, -1, -1):
         entry = upgrades[index]
-        if not same_as_library(conn, library_path, entry.manifest):
+        if not same_as_library(conn, library_path, entry.manifest, exact):
             if upgraded:
                 entry.way_back = entry.keep = True
                 for older in reversed(upgrades[:index]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ import apsw
 from pydantic import BaseModel, Field
 
 from app import __version__
-from app.engine import errors, private
+from app.engine import errors, locations, private
 from app.engine.progress import Progress
 from app.engine.snapshots import identity
 
@@ -171,9 +172,12 @@ def latest(library: str, kind: str) -> Manifest | None:
     return candidates[-1] if candidates else None
 
 
-# SHA-256 of files this process hashed or wrote, by what stat says of them. Any write to a
+# SHA-256 of snapshot files already hashed, by what stat says of them. Any write to a
 # file, or another file put in its place, changes its ctime (which no user can set) or
-# inode: then it is hashed again. Listing and status stay quick after the first look.
+# its inode: then it is hashed again. Kept in memory and in `verified.json` in the user's
+# cache folder, so that status and the list stay quick across runs; a restore always
+# hashes its snapshot afresh (`fresh`), which a cache cannot stand in for.
+VERIFIED = "verified.json"
 _hashed: dict[tuple, tuple[str, str]] = {}
 _hashed_lock = threading.Lock()
 
@@ -188,19 +192,23 @@ def sha256(path: Path, tracker: Progress | None = None) -> str:
     return digests(path, tracker)[0]
 
 
-# Bytes of SQLite's file header that count writes, not content (the file change counter,
-# the schema cookie, which the backup API bumps in every copy it writes, and the
-# version-valid-for number): two copies of one content differ there.
-_COUNTERS = ((24, 28), (40, 44), (92, 96))
+# Bytes of SQLite's file header that say how it was written, not what it holds (the
+# format versions that WAL mode sets, the file change counter, the schema cookie, which
+# the backup API bumps in every copy it writes, and the version-valid-for number): two
+# copies of one content differ there.
+_COUNTERS = ((18, 20), (24, 28), (40, 44), (92, 96))
 
 
-def digests(path: Path, tracker: Progress | None = None) -> tuple[str, str]:
+def digests(path: Path, tracker: Progress | None = None, fresh: bool = False) -> tuple[str, str]:
     """The file's SHA-256, and its content's (the same with the header's write counters
-    zeroed), in one pass."""
+    zeroed), in one pass; from the caches unless `fresh`."""
     key = _stat_key(path)
-    with _hashed_lock:
-        if key in _hashed:
-            return _hashed[key]
+    if not fresh:
+        with _hashed_lock:
+            known = _hashed.get(key)
+        known = known or _persisted(path).get(str(path), {}).get(repr(key[1:]))
+        if known is not None:
+            return (known[0], known[1])
     exact, content = hashlib.sha256(), hashlib.sha256()
     with open(path, "rb") as f:  # our own snapshot file, never the locked library
         first = True
@@ -220,35 +228,69 @@ def digests(path: Path, tracker: Progress | None = None) -> tuple[str, str]:
 
 
 def remember_hash(path: Path, sha: tuple[str, str], key: tuple | None = None) -> None:
+    key = key or _stat_key(path)
     with _hashed_lock:
-        _hashed[key or _stat_key(path)] = sha
+        _hashed[key] = sha
+    _persist(path, key, sha)
+
+
+def _persisted(path: Path) -> dict:
+    try:
+        data = json.loads((locations.cache_dir() / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or unreadable: nothing is known
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _persist(path: Path, key: tuple, sha: tuple[str, str]) -> None:
+    """Best effort, in the user's own cache folder (readable by the user alone): a status
+    run must not fail over it. Only snapshots under their own names; entries of files
+    that are gone are dropped."""
+    if not ID_PATTERN.fullmatch(path.name.removesuffix(".sqlite")):
+        return  # a copy under its temporary name: remembered once it has its own
+    folder = locations.cache_dir()
+    try:
+        private.private_tree(folder)
+        data = {name: value for name, value in _persisted(path).items() if os.path.exists(name)}
+        data[str(path)] = {repr(key[1:]): list(sha)}
+        tmp = folder / f"{VERIFIED}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with open(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, folder / VERIFIED)
+    except OSError:  # a read-only home, a full disk: the hash is computed again next time
+        log.debug("could not remember a snapshot's hash", exc_info=True)
 
 
 def problem(library: str, manifest: Manifest, library_id: str | None,
-            tracker: Progress | None = None) -> str | None:
+            tracker: Progress | None = None, fresh: bool = False) -> str | None:
     """Why the snapshot cannot be restored into this library, in words; None when it can:
     its file is exactly what was checked when it was taken, and it holds this library's
     identity."""
     path = file_for(library, manifest.id)
     try:
-        if path.stat().st_size != manifest.size_bytes or sha256(path, tracker) != manifest.sha256:
+        if path.stat().st_size != manifest.size_bytes or digests(path, tracker, fresh)[0] != manifest.sha256:
             return "It is damaged: its file is not the copy that was checked when it was taken."
         held = identity.of_file(path)
     except (OSError, apsw.Error):  # gone or unreadable: not a usable snapshot
         return "It cannot be read."
     if held is None or held != manifest.library_id or held != library_id:
-        return "It belongs to another library (or to an earlier version of this app)."
+        return FOREIGN
     return None
 
 
+FOREIGN = "It belongs to another library (or to an earlier version of this app)."
+
+
 def validate(library: str, manifest: Manifest, library_id: str | None,
-             tracker: Progress | None = None) -> None:
-    """SNAPSHOT_INVALID when damaged, SNAPSHOT_FOREIGN when another library's."""
-    found = problem(library, manifest, library_id, tracker)
+             tracker: Progress | None = None, fresh: bool = False) -> None:
+    """SNAPSHOT_INVALID when damaged, SNAPSHOT_FOREIGN when another library's. `fresh`:
+    hash the file again whatever the caches say (before a restore)."""
+    found = problem(library, manifest, library_id, tracker, fresh)
     if found is None:
         return
     log.warning("snapshot %s cannot be used: %s", manifest.id, found)
-    if found.startswith("It belongs"):
+    if found == FOREIGN:
         raise errors.SnapshotForeign()
     raise errors.SnapshotInvalid()
 
