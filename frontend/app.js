@@ -108,7 +108,12 @@
     list.appendChild(li);
     return li;
   }
-  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : (many || one + 's')); }
+  // Counts in the user's locale ("42,047"), words in English.
+  function plural(n, one, many) {
+    return (typeof n === 'number' ? n.toLocaleString() : n) + ' ' + (n === 1 ? one : (many || one + 's'));
+  }
+  // A user's own cancel is an outcome, not a failure.
+  function endState(err) { return err && err.code === 'CANCELLED' ? 'cancelled' : 'failed'; }
   function firstError(result) {
     return (result && result.errors && result.errors[0]) ||
       { code: 'INTERNAL_ERROR', message: 'Something unexpected went wrong. Details are in the log.' };
@@ -555,7 +560,7 @@
     var err = firstError(r);
     if (apiName === 'migrate') {
       if (!r.success) {
-        return ['failed', err.code === 'CANCELLED' ? 'Upgrade cancelled' : 'The upgrade did not happen',
+        return [endState(err), err.code === 'CANCELLED' ? 'Upgrade cancelled' : 'The upgrade did not happen',
           err.message, [], nextStep(err.code)];
       }
       if (hasWarning(r, 'ALREADY_UPGRADED')) {
@@ -579,7 +584,7 @@
     }
     if (apiName === 'run_cleanup') {
       if (!r.success) {
-        return ['failed', err.code === 'CANCELLED' ? 'Clean-up cancelled' : 'The clean-up did not happen',
+        return [endState(err), err.code === 'CANCELLED' ? 'Clean-up cancelled' : 'The clean-up did not happen',
           err.message, [], nextStep(err.code)];
       }
       if (hasWarning(r, 'NOTHING_TO_CLEAN')) {
@@ -594,7 +599,7 @@
     }
     // rollback
     if (!r.success) {
-      return ['failed', err.code === 'CANCELLED' ? 'Restore cancelled' : 'The library was not restored',
+      return [endState(err), err.code === 'CANCELLED' ? 'Restore cancelled' : 'The library was not restored',
         err.message, [], nextStep(err.code)];
     }
     var chosen = state.restoring;
@@ -755,6 +760,14 @@
     }, 0);
     updateButtons();
   }
+
+  // Another copy of the app, or the command line, may have changed the library meanwhile:
+  // what the page says is re-read whenever the window comes back to the front.
+  function refreshWhenBack() {
+    if (state.started && idle() && !document.hidden) { refresh(false); }
+  }
+  window.addEventListener('focus', refreshWhenBack);
+  document.addEventListener('visibilitychange', refreshWhenBack);
 
   function start() {
     if (state.started) { return; }

@@ -266,7 +266,7 @@ def scenario_upgrade(page: Page, seen: dict) -> None:
     seen["running"] = page.snapshot()
     seen["shots"].append(page.screenshot("running", changed_from=seen["shots"][0]))
     gate.released.set()
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
     seen["shots"].append(page.screenshot("done", changed_from=seen["shots"][1]))
     seen["events"] = page.js("window.__seen")
@@ -287,7 +287,7 @@ def scenario_cancel(page: Page, seen: dict) -> None:
         time.sleep(0.02)
     seen["cancelling"] = page.snapshot()
     gate.released.set()
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
     seen["events"] = page.js("window.__seen")
 
@@ -297,7 +297,7 @@ def scenario_preflight(page: Page, seen: dict) -> None:
     seen["loaded"] = page.snapshot()
     if not seen["loaded"]["buttons"]["upgrade"]["disabled"]:
         page.click("#upgrade")
-        page.wait_state("failed", "done")
+        page.wait_state("failed", "done", "cancelled")
     seen["done"] = page.snapshot()
 
 
@@ -316,7 +316,7 @@ def scenario_rollback(page: Page, seen: dict) -> None:
     page.js("document.getElementById('rollback-confirm').scrollIntoView(); true")
     page.screenshot("restore-confirm")
     page.click("#rollback-force")
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
 
 
@@ -328,7 +328,7 @@ def scenario_cleanup(page: Page, seen: dict) -> None:
     page.click("#fix")
     page.wait("!document.getElementById('fix-confirm').hidden", what="the clean-up confirmation")
     page.click("#fix-confirm-yes")
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
 
 
@@ -338,7 +338,7 @@ def scenario_upgrade_plain(page: Page, seen: dict) -> None:
     seen["loaded"] = page.snapshot()
     if not seen["loaded"]["buttons"]["upgrade"]["disabled"]:
         page.click("#upgrade")
-        seen["final_state"] = page.wait_state("done", "failed")
+        seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
 
 
@@ -615,6 +615,23 @@ def scenario_navigate_control(page: Page, seen: dict) -> None:
     _navigation_probe(page, seen)
 
 
+def scenario_back_to_front(page: Page, seen: dict) -> None:
+    """Another process upgrades the library while the window is open; the page says so
+    only once the window comes back to the front."""
+    page.ready()
+    stage = "document.getElementById('library-version').dataset.stage"
+    seen["before"] = page.js(stage)
+    done = subprocess.run([sys.executable, "-m", "app", "migrate", "--library", page.config["library"], "--json"],
+                          capture_output=True, text=True, timeout=120)
+    seen["cli_exit"] = done.returncode
+    time.sleep(1.0)
+    seen["without_focus"] = page.js(stage)
+    page.js("window.dispatchEvent(new Event('focus')); true")
+    page.wait(stage + " === 'upgraded'", what="the page to re-read the library")
+    seen["after_focus"] = page.js(stage)
+    seen["version_text"] = page.js("document.getElementById('library-version').textContent")
+
+
 def scenario_look(page: Page, seen: dict) -> None:
     """The colour scheme the page picked, and a capture at the smallest supported size."""
     page.ready()
@@ -748,7 +765,7 @@ def scenario_backup_restore(page: Page, seen: dict) -> None:
     seen["page_after_first"] = page.snapshot()
     if seen["after_first"]["confirm"]["stage"] == "again" and not seen["after_first"]["confirm"]["hidden"]:
         page.click("#backup-force")
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
     seen["backups_after"] = backups(page)
 
@@ -776,7 +793,7 @@ def scenario_fix_asks(page: Page, seen: dict) -> None:
     page.click("#fix")
     page.wait("!document.getElementById('fix-confirm').hidden", what="the clean-up confirmation, again")
     page.click("#fix-confirm-yes")
-    seen["final_state"] = page.wait_state("done", "failed")
+    seen["final_state"] = page.wait_state("done", "failed", "cancelled")
     seen["done"] = page.snapshot()
     seen["backups_after"] = backups(page)
 
@@ -790,6 +807,7 @@ SCENARIOS: dict[str, Callable[[Page, dict], None]] = {
     "rollback": scenario_rollback, "first_run": scenario_first_run, "exposure": scenario_exposure,
     "console": scenario_console, "close": scenario_close, "debug": scenario_debug, "no_debug_port": scenario_no_debug_port,
     "navigate": scenario_navigate, "navigate_control": scenario_navigate_control,
+    "back_to_front": scenario_back_to_front,
     "exposure_control": lambda page, seen: scenario_exposure(page, seen, desktop=False),
 }
 
