@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import apsw
 import pytest
 
 from app.engine.cleanup import preview_cleanup, run_cleanup
@@ -23,7 +22,7 @@ from app.engine.migrate import migrate
 from app.engine.snapshots import snapshot_dir
 from app.engine.status import status
 from tests.conftest import logical_dump
-from tests.test_window_flow import demo  # noqa: F401 - the fixture: a 300-recording demo in a folder named for a user
+from tests.test_window_flow import add_an_action_item, demo  # noqa: F401 - the fixture: a 300-recording demo in a folder named for a user
 from tests.window_driver import SCREENSHOTS, WindowRun, run_window
 
 # A zone with a half-hour offset and no summer time: a local time shown for a UTC one can
@@ -253,13 +252,7 @@ def test_restoring_a_chosen_copy_puts_that_library_back(demo: Path, tmp_path: Pa
 def test_restoring_the_way_back_from_the_list_says_what_would_be_lost(demo: Path, tmp_path: Path) -> None:
     before = logical_dump(demo)
     assert migrate(str(demo)).success
-    conn = apsw.Connection(str(demo))
-    try:
-        capture = conn.execute("SELECT id FROM knowledge_captures LIMIT 1").fetchone()[0]
-        conn.execute("INSERT INTO action_items (id, knowledge_capture_id, content) VALUES ('mine', ?, 'Call Zoë')",
-                     (capture,))
-    finally:
-        conn.close()
+    add_an_action_item(demo)
     changed = logical_dump(demo)
     way_back = one(engine_snapshots(demo), "pre-upgrade")
 

@@ -164,17 +164,22 @@ def test_fix_these_from_the_page(demo: Path, tmp_path: Path) -> None:
     assert seen["done"]["buttons"]["fix"]["disabled"] is True
 
 
-def test_restore_from_the_page_says_what_would_be_lost(demo: Path, tmp_path: Path) -> None:
-    before = logical_dump(demo)
-    assert migrate(str(demo)).success
-    # A change after the upgrade: restoring must name it and ask again before discarding it.
-    conn = apsw.Connection(str(demo))
+def add_an_action_item(library: Path) -> None:
+    """A user's change after the upgrade: one action item of their own."""
+    conn = apsw.Connection(str(library))
     try:
         capture = conn.execute("SELECT id FROM knowledge_captures LIMIT 1").fetchone()[0]
         conn.execute("INSERT INTO action_items (id, knowledge_capture_id, content) VALUES ('mine', ?, 'Call Zoë')",
                      (capture,))
     finally:
         conn.close()
+
+
+def test_restore_from_the_page_says_what_would_be_lost(demo: Path, tmp_path: Path) -> None:
+    before = logical_dump(demo)
+    assert migrate(str(demo)).success
+    # A change after the upgrade: restoring must name it and ask again before discarding it.
+    add_an_action_item(demo)
     migrated = status(str(demo)).recordings.migrated
 
     run = window("rollback", demo, tmp_path, screenshots=str(SCREENSHOTS))

@@ -505,6 +505,18 @@ def scenario_close(page: Page, seen: dict) -> None:
     seen["closed"] = window.events.closed.wait(30)
 
 
+def _listening(ports: set[int]) -> list[tuple[str, int]]:
+    """Every socket listening on one of `ports`: (local address in the kernel's hex, port)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port = local.rsplit(":", 1)
+            if state == "0A" and int(port, 16) in ports:
+                found.append((address, int(port, 16)))
+    return found
+
+
 def _websocket_status(url: str, origin: str) -> str:
     """The status line the devtools WebSocket answers a handshake from `origin` with."""
     import base64
@@ -529,13 +541,7 @@ def scenario_debug(page: Page, seen: dict) -> None:
     seen["port"] = port
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=10) as response:
         seen["devtools"] = json.loads(response.read().decode())
-    listening = []  # every socket listening on that port, by local address (hex, from the kernel)
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == int(port):
-                listening.append(local.rsplit(":", 1)[0])
-    seen["listening_on"] = listening
+    seen["listening_on"] = [address for address, _ in _listening({int(port)})]
     target = seen["devtools"].get("webSocketDebuggerUrl", "")
     seen["origin_answers"] = {origin: _websocket_status(target, origin)
                               for origin in ("https://evil.example", f"http://127.0.0.1:{port}")}
@@ -547,14 +553,7 @@ def scenario_debug(page: Page, seen: dict) -> None:
 def scenario_no_debug_port(page: Page, seen: dict) -> None:
     """What listens on the ports an inherited environment asked for, once the page is up."""
     page.ready()
-    ports = {int(p) for p in page.config["ports"]}
-    listening = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) in ports:
-                listening.append(int(local.rsplit(":", 1)[1], 16))
-    seen["listening"] = listening
+    seen["listening"] = [port for _, port in _listening({int(p) for p in page.config["ports"]})]
     seen["remote_debugging"] = os.environ.get("QTWEBENGINE_REMOTE_DEBUGGING")
     seen["chromium_flags"] = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
 
