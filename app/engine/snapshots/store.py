@@ -134,7 +134,8 @@ def remove_leftovers(library: str) -> None:
             path.unlink(missing_ok=True)
 
 
-_SCRATCH = re.compile(r"split-pass-\d+-\d+\.tmp")  # the upgrade helper's (steps.v11.split_pass)
+# The upgrade helper's scratch file (steps.v11.split_pass) and its journal files.
+_SCRATCH = re.compile(r"split-pass-\d+-\d+\.tmp(-journal|-wal|-shm)?")
 
 
 def _leftover(library: str, name: str) -> bool:
