@@ -1,4 +1,5 @@
-"""`make bench`: the project's migrate (a) against the floor (b) and the original (c).
+"""`make bench`: the project's migrate (a) against the floor (b) and the original (c);
+rollback and clean-up against their own floors (`bench.restore`, `bench.cleaning`).
 
 Each run copies the same generated library and runs one variant in its own process
 (peak RSS from the OS), rotating the order of variants. Medians of the runs are reported,
@@ -144,6 +145,70 @@ def bench_other_operations(size: int, migrate_seconds: float) -> dict:
     return {"size": size, "cleanup_s": cleanup, "rollback_s": rollback, "cancel": latencies}
 
 
+def upgraded_for(library: Path) -> Path:
+    """`library` upgraded once by the project (untimed), with its snapshots folder."""
+    upgraded = DATA / f"upgraded-{library.name}"
+    if not upgraded.exists():
+        work = fresh_copy(library, "upgrading")
+        cli_time("migrate", "--library", str(work))
+        os.rename(f"{work}.snapshots", f"{upgraded}.snapshots")  # the folder first: the file marks it done
+        os.rename(work, upgraded)
+    return upgraded
+
+
+def fresh_upgraded(upgraded: Path, name: str, edit: bool = False) -> Path:
+    """A copy of an upgraded library and its snapshots (moved together, rollback works);
+    `edit`: 1% of its captures renamed by the user since the upgrade."""
+    work = fresh_copy(upgraded, name)
+    shutil.copytree(f"{upgraded}.snapshots", f"{work}.snapshots")
+    if edit:
+        import apsw
+        conn = apsw.Connection(str(work))
+        conn.execute("UPDATE knowledge_captures SET title = title || ' (edited)' WHERE rowid % 100 = 0")
+        conn.close()
+    os.sync()
+    return work
+
+
+def bench_restore_and_cleanup(size: int, runs: int, real: bool) -> dict:
+    """Rollback (nothing changed since the upgrade, and 1% of captures edited: then the
+    answer is WOULD_LOSE_DATA with what would be lost) and clean-up, each beside its floor."""
+    library = real_library_for(size) if real else library_for(size)
+    upgraded = upgraded_for(library)
+    snapshot = next(Path(f"{upgraded}.snapshots").glob("pre-upgrade-*.sqlite")).name
+    variants = {
+        "rollback": lambda: ("bench.restore", "project", str(fresh_upgraded(upgraded, "rb"))),
+        "rollback_floor": lambda: ("bench.restore", "floor", str(w := fresh_upgraded(upgraded, "rbf")),
+                                   f"{w}.snapshots/{snapshot}"),
+        "rollback_edited": lambda: ("bench.restore", "project", str(fresh_upgraded(upgraded, "rbe", edit=True))),
+        "cleanup": lambda: ("bench.cleaning", "project", str(fresh_copy(library, "cl"))),
+        "cleanup_floor": lambda: ("bench.cleaning", "floor", str(fresh_copy(library, "clf"))),
+    }
+    samples: dict[str, list[dict]] = {k: [] for k in variants}
+    for run in range(runs):
+        order = list(variants)
+        random.Random(run).shuffle(order)
+        for key in order:
+            samples[key].append(in_child(*variants[key]()))
+    median = {k: statistics.median(s["total"] for s in v) for k, v in samples.items()}
+    return {"size": size, "real": real, "runs": runs, "median": median,
+            "lost_rows": samples["rollback_edited"][0]["would_lose"],
+            "rollback_ratio": round(median["rollback"] / median["rollback_floor"], 2),
+            "cleanup_ratio": round(median["cleanup"] / median["cleanup_floor"], 2)}
+
+
+def restore_table(rows: list[dict]) -> str:
+    lines = ["| recordings | rollback, nothing changed | its floor | ratio | rollback, 1% of captures edited "
+             "(answer: what would be lost) | cleanup | its floor | ratio |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["median"]
+        label = f"{r['size']:,}{' (real layout, rollback journal)' if r['real'] else ''}"
+        lines.append(f"| {label} | {m['rollback']:.2f} s | {m['rollback_floor']:.2f} s | {r['rollback_ratio']} | "
+                     f"{m['rollback_edited']:.2f} s ({r['lost_rows']:,} rows) | {m['cleanup']:.2f} s | "
+                     f"{m['cleanup_floor']:.2f} s | {r['cleanup_ratio']} |")
+    return "\n".join(lines)
+
+
 def table(results: list[dict], other: dict | None) -> str:
     lines = ["| recordings | file | (a) migrate | (b) floor | (c) original | a/b | c/a | recordings/s (a) | peak RSS a / b / c | max gap between progress events |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -217,13 +282,19 @@ def main() -> None:
     results += [bench_size(size, args.runs, cold=True) for size in cold_sizes]
     results += [bench_size(int(size), args.runs, real=True) for size in args.real.split(",") if size]
     results += [bench_size(int(size), 1) for size in args.once.split(",") if size]
+    restores = [bench_restore_and_cleanup(size, args.runs, real=False) for size in sizes]
+    restores += [bench_restore_and_cleanup(int(size), args.runs, real=True) for size in args.real.split(",") if size]
     other = None
     if sizes:  # --sizes '' runs only the other rows (e.g. --real), without cleanup, rollback and cancel
         largest = next(r for r in results if r["size"] == max(sizes) and not r["cold"] and not r["real"])
         other = bench_other_operations(max(sizes), largest["median"]["a"]["total"])
     text = table(results, other)
+    if restores:
+        text += ("\n\nRollback and clean-up, each against its floor (medians of the same runs; the "
+                 "floors are in bench/restore.py and bench/cleaning.py):\n\n" + restore_table(restores))
     print(text)
-    (DATA / "results.json").write_text(json.dumps({"results": results, "other": other}, indent=1))
+    (DATA / "results.json").write_text(json.dumps({"results": results, "restores": restores, "other": other},
+                                                  indent=1))
     if not args.no_readme:
         write_readme(text)
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 
 import apsw
 
-from bench import peak_rss_mb
+from bench import Marks, backup_copy, peak_rss_mb
 from app.engine import schema
 from app.engine.steps import v11
 from app.engine.steps.v11 import rows as capture_rows
@@ -35,26 +34,14 @@ def precompute(library: str, rows_db: str) -> None:
 
 
 def run(library: str, rows_db: str) -> dict[str, float]:
-    marks = {}
-    start = last = time.perf_counter()
-
-    def mark(name: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        marks[name] = round(now - last, 3)
-        last = now
+    marks = Marks()
+    mark = marks.mark
 
     conn = apsw.Connection(library)
     use_writer_cache(conn)  # the same page cache as (a)
     conn.execute("ATTACH DATABASE ? AS pre", (rows_db,))
     conn.execute("BEGIN IMMEDIATE")
-    reader = apsw.Connection(library, flags=apsw.SQLITE_OPEN_READONLY)
-    snap = apsw.Connection(library + ".floor-snapshot")
-    with snap.backup("main", reader, "main") as backup:
-        while not backup.done:
-            backup.step(4096)
-    snap.close()
-    reader.close()
+    backup_copy(library, library + ".floor-snapshot")
     mark("snapshot")
     conn.execute(schema.read(v11.TABLES_FILE))
     for table in ("knowledge_captures", "audio_sources", "action_items"):
@@ -72,8 +59,7 @@ def run(library: str, rows_db: str) -> dict[str, float]:
     mark("commit")
     conn.close()
     os.remove(library + ".floor-snapshot")
-    marks["total"] = round(time.perf_counter() - start, 3)
-    return marks
+    return marks.total()
 
 
 if __name__ == "__main__":

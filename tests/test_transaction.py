@@ -62,3 +62,55 @@ def test_rollback_journal_libraries_commit_as_before(make_library) -> None:
     finally:
         conn.close()
         registry.close(tracker)
+
+
+_HOLD = ("import sys, apsw\n"
+         "conn = apsw.Connection(sys.argv[1])\n"
+         "conn.execute('BEGIN IMMEDIATE')\n"
+         "print('holding', flush=True)\n"
+         "sys.stdin.readline()\n")
+
+
+def test_bookkeeping_after_a_commit_runs_only_under_the_lock(make_library, journal_mode) -> None:
+    """After its COMMIT an operation prunes snapshots (and records its fingerprint) only
+    with the write lock taken again: another copy of the app that got the lock in between
+    may be copying a snapshot in that folder. Busy means skip, at once, writing nothing."""
+    import subprocess
+    import sys
+    import time
+
+    import apsw
+
+    from app.engine.transaction import relocked
+
+    lib = make_library(journal_mode=journal_mode)
+    conn = library.connect(str(lib))
+    try:
+        with relocked(conn) as held:
+            assert held  # free: taken
+            other = apsw.Connection(str(lib))
+            other.set_busy_timeout(0)
+            try:  # and it is the write lock (negative control below)
+                other.execute("BEGIN IMMEDIATE")
+                raise AssertionError("a second writer got in")
+            except apsw.BusyError:
+                pass
+            finally:
+                other.close()
+        assert conn.get_autocommit()  # released
+
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(lib)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            started = time.monotonic()
+            with relocked(conn) as held:
+                assert not held
+            assert time.monotonic() - started < library.BUSY_TIMEOUT_MS / 1000  # no waiting
+            assert conn.get_autocommit()
+        finally:
+            holder.communicate("\n", timeout=30)
+        with relocked(conn) as held:
+            assert held  # the holder has gone: free again
+    finally:
+        conn.close()

@@ -28,7 +28,7 @@ from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import CleanupPreview, CleanupResult, CleanupStep, Finding
 from app.engine.steps import REGISTRY
-from app.engine.transaction import WriteTransaction
+from app.engine.transaction import WriteTransaction, relocked
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ SELECT id, filename, rn, keeper, n FROM (
          first_value(id) OVER w AS keeper,
          count(*) OVER (PARTITION BY filename) AS n
   FROM recordings
+  -- Only filenames that occur more than once are ranked (all NULLs, which partition
+  -- together): the window then sorts the duplicates, not the whole table.
+  WHERE filename IS NULL OR filename IN (SELECT filename FROM recordings GROUP BY filename HAVING count(*) > 1)
   WINDOW w AS (PARTITION BY filename ORDER BY coalesce(datetime(date_recorded), date_recorded),
                                               coalesce(datetime({created}), {created}), id)
 ) AS ranked WHERE rn > 1 {protect}
@@ -149,7 +152,7 @@ STEPS = (
 MEETING_COLUMNS = ("meeting_id", "correlation_confidence", "correlation_method")
 
 
-def _steps(conn: apsw.Connection) -> list[tuple[str, str | None, str | None]]:
+def statements(conn: apsw.Connection) -> list[tuple[str, str | None, str | None]]:
     """STEPS for this library's columns: a step whose table or column the library lacks
     has nothing to do (its SQL is None)."""
     recordings = _columns(conn, "recordings")
@@ -170,11 +173,14 @@ def _steps(conn: apsw.Connection) -> list[tuple[str, str | None, str | None]]:
 def _run(ctx: Context, result: CleanupResult) -> None:
     conn = library.connect(ctx.library)
     try:
-        info = library.inspect(conn, ctx.library)
+        # Integrity is checked on the snapshot below: one quick_check pass instead of two.
+        info = library.inspect(conn, ctx.library, check_integrity=False)
         with WriteTransaction(conn, ctx.tracker) as txn:
             version = library.read_version(conn)
             REGISTRY.require_supported(version)
-            if not any(f.count for f in findings(conn).values()) and not _orphaned_embeddings(conn):
+            rank_duplicates(conn)
+            if not any(_left(conn, exists=True, duplicates="SELECT 1 FROM dup_remove").values()):
+                library.require_intact(conn)  # no snapshot to check it: a damaged library must say so
                 result.warnings.append(ctx.problem("NOTHING_TO_CLEAN", "The library has nothing to clean up."))
                 return
             retention.make_room(ctx.library, info.size_bytes + info.size_bytes // 4, snapshots.PRE_CLEANUP,
@@ -188,7 +194,9 @@ def _run(ctx: Context, result: CleanupResult) -> None:
                 result.snapshot_id = snapshot.wait().id
             ctx.tracker.update("committing")
             txn.commit()
-        retention.prune_quietly(ctx.library, version > REGISTRY.oldest, (result.snapshot_id,))
+        with relocked(conn) as held:
+            if held:
+                retention.prune_quietly(ctx.library, version > REGISTRY.oldest, (result.snapshot_id,))
     except BaseException:
         _report_rolled_back(result)
         raise
@@ -199,12 +207,7 @@ def _run(ctx: Context, result: CleanupResult) -> None:
 def _clean(conn: apsw.Connection, ctx: Context, result: CleanupResult,
            snapshot: snapshots.Taking) -> None:
     """The steps, in order, and the check that nothing is left to clean."""
-    conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
-    # The steps look duplicates up by id and by the recording kept: without these, the
-    # move of transcripts grows with the square of the duplicates.
-    conn.execute("CREATE INDEX temp.dup_remove_id ON dup_remove(id)")
-    conn.execute("CREATE INDEX temp.dup_remove_keeper ON dup_remove(keeper)")
-    steps = _steps(conn)
+    steps = statements(conn)
     for index, (name, sql, field) in enumerate(steps):
         snapshot.raise_if_failed()
         ctx.tracker.update("cleaning", index, len(steps), message=name)
@@ -227,11 +230,29 @@ def _report_rolled_back(result: CleanupResult) -> None:
     result.steps = [step.model_copy(update={"count": 0}) for step in result.steps]
 
 
-def _orphaned_embeddings(conn: apsw.Connection) -> int:
-    if not _embeddings(conn):
-        return 0
-    return conn.execute("SELECT count(*) FROM embeddings e WHERE NOT EXISTS "
-                        "(SELECT 1 FROM transcripts t WHERE t.id = e.transcript_id)").fetchone()[0]
+def rank_duplicates(conn: apsw.Connection) -> None:
+    """The duplicates to remove, once, for the check and the steps (temp table dup_remove)."""
+    conn.execute(f"CREATE TEMP TABLE dup_remove AS {_duplicates_sql(conn)}")
+    # The steps look duplicates up by id and by the recording kept: without these, the
+    # move of transcripts grows with the square of the duplicates.
+    conn.execute("CREATE INDEX temp.dup_remove_id ON dup_remove(id)")
+    conn.execute("CREATE INDEX temp.dup_remove_keeper ON dup_remove(keeper)")
+
+
+_ORPHANED_EMBEDDINGS = ("SELECT 1 FROM embeddings e WHERE NOT EXISTS "
+                        "(SELECT 1 FROM transcripts t WHERE t.id = e.transcript_id)")
+
+
+def _left(conn: apsw.Connection, exists: bool = False, duplicates: str | None = None) -> dict[str, int]:
+    """What is there to clean, per kind, without samples: counts, or 1/0 (`exists`).
+    Duplicates are ranked afresh (the library as it is now) unless `duplicates` says where
+    they already are."""
+    queries = {"orphaned_transcripts": ORPHANED_TRANSCRIPTS,
+               "duplicate_recordings": duplicates or _duplicates_sql(conn),
+               "invalid_meeting_refs": _invalid_refs_sql(conn),
+               "orphaned_embeddings": _ORPHANED_EMBEDDINGS if _embeddings(conn) else NONE}
+    how = "SELECT EXISTS ({})" if exists else "SELECT count(*) FROM ({})"
+    return {name: conn.execute(how.format(sql)).fetchone()[0] for name, sql in queries.items()}
 
 
 def _step(conn: apsw.Connection, name: str, sql: str | None) -> CleanupStep:
@@ -246,8 +267,7 @@ def _step(conn: apsw.Connection, name: str, sql: str | None) -> CleanupStep:
 
 
 def _verify(conn: apsw.Connection) -> None:
-    left = {name: finding.count for name, finding in findings(conn).items()}
-    left["orphaned_embeddings"] = _orphaned_embeddings(conn)
+    left = _left(conn)
     if any(left.values()):
         log.error("cleanup left problems behind: %s", left)
         raise errors.VerificationFailed("Cleanup did not leave the library clean, so nothing was "

@@ -6,7 +6,8 @@ needs (`steps.Registry.pending`: a library whose stored version is the latest ma
 unfinished) -> one transaction for every step (schema completion, data, verification),
 the version rows and a snapshot of the library as it was (in its own thread in WAL mode,
 first in rollback-journal mode; its quick_check doubles as the library's) -> COMMIT only
-when every step verified and the snapshot is on disk.
+when every step verified and the snapshot is on disk; then the library's content hash,
+recorded with the snapshot, lets a rollback tell at once that nothing changed since.
 Any error or a cancel rolls the transaction back and removes the snapshot (it holds the
 library as it still is: no way back). After the commit, snapshots no longer kept are
 pruned (`snapshots.retention`). This module knows no version number and no table of any
@@ -22,12 +23,12 @@ from typing import Any
 import apsw
 
 from app.engine import library, snapshots
-from app.engine.snapshots import identity, retention
+from app.engine.snapshots import fingerprint, identity, retention
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry
 from app.engine.results import MigrateResult, StepOutcome
 from app.engine.steps import REGISTRY, Plan, Registry, Step, StepRun
-from app.engine.transaction import WriteTransaction
+from app.engine.transaction import WriteTransaction, relocked
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ def _migrate(ctx: Context, result: MigrateResult, steps: Registry) -> None:
             ctx.tracker.update("committing")
             txn.commit()
         result.version = max(version, pending[-1][0].target)
-        retention.prune_quietly(ctx.library, result.version > steps.oldest, (result.snapshot_id,))
+        with relocked(conn) as held:
+            if held:
+                fingerprint.record(conn, ctx.library, result.snapshot_id)
+                retention.prune_quietly(ctx.library, result.version > steps.oldest, (result.snapshot_id,))
     finally:
         try:
             for resource in deferred:

@@ -5,7 +5,9 @@ Under the lock: find the way back (the newest pre-upgrade snapshot of this libra
 the library differs from) or the chosen snapshot, check its hash and its identity (another
 library's is refused, force or not), work out what a
 restore would discard (rows the user changed or added since the upgrade) while a safety
-snapshot of the current state is taken beside it (in its own thread), refuse unless
+snapshot of the current state is taken beside it (in its own thread), or, when the
+snapshot knows what its upgrade left (`fingerprint`), only when the safety copy's hash
+says the library holds something else; refuse unless
 forced (and drop the safety snapshot), then copy the snapshot over the library through
 the backup API (atomic) and check the result against the manifest. If that check fails,
 the safety snapshot is put back.
@@ -18,12 +20,12 @@ import logging
 import apsw
 
 from app.engine import changes, errors, library, snapshots
-from app.engine.snapshots import identity, retention, store
+from app.engine.snapshots import fingerprint, identity, retention, store
 from app.engine.operation import Context, run
 from app.engine.progress import ProgressRegistry, ProgressTracker
 from app.engine.results import RollbackResult
 from app.engine.steps import REGISTRY, Registry, Step
-from app.engine.transaction import WriteTransaction, note_commit
+from app.engine.transaction import WriteTransaction, note_commit, relocked
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,10 @@ def _require_arguments(force: object, snapshot_id: object) -> None:
 def _rollback(ctx: Context, result: RollbackResult, force: bool, snapshot_id: str | None, steps: Registry) -> None:
     _require_arguments(force, snapshot_id)
     conn = library.connect(ctx.library)
+    checked = False
     try:
-        info = library.inspect(conn, ctx.library)
+        # Integrity is checked on the safety copy below: one quick_check pass instead of two.
+        info = library.inspect(conn, ctx.library, check_integrity=False)
         result.version_before = info.version
         steps.require_supported(info.version)
         # A library at the oldest version has not been upgraded (an upgrade records a
@@ -65,25 +69,32 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, snapshot_id: st
                   else _way_back(conn, ctx.library, library_id, ctx.tracker))
         result.restored_snapshot_id = target.id
         base = _base(ctx.library, target, library_id)
-        retention.make_room(ctx.library, info.size_bytes, snapshots.PRE_ROLLBACK,
-                            upgraded=info.version > steps.oldest, protect=(target.id, base.id))
 
         retention.attach(conn, ctx.library, base)
         try:
             with WriteTransaction(conn, ctx.tracker):
                 if snapshot_id is None and library.read_version(conn) <= steps.oldest:
                     raise errors.NothingToRollBack()
+                retention.make_room(ctx.library, info.size_bytes, snapshots.PRE_ROLLBACK,
+                                    upgraded=info.version > steps.oldest, protect=(target.id, base.id))
                 if base is target:
                     _require_changed(conn, target)
+                # The steps an upgrade from the snapshot ran, up to the version now.
+                chain = [s for s in steps.chain(base.version) if s.target <= info.version]
+                unchanged = fingerprint.expected(target, base)
                 with snapshots.taking(ctx.library, snapshots.PRE_ROLLBACK, ctx.tracker, info.journal_mode,
                                       library_id or identity.new_id(), writes=False,
                                       extra={"restored": target.id}) as safety_copy:
-                    # The comparison only reads: the safety copy runs beside it.
                     safety_copy.begin()
-                    # The steps an upgrade from the snapshot ran, up to the version now.
-                    chain = [s for s in steps.chain(base.version) if s.target <= info.version]
-                    _refuse_to_lose(ctx, result, base, conn, force, chain)
+                    # Hashed afresh (it is about to be restored), beside the copy.
+                    snapshots.validate(ctx.library, target, library_id, ctx.tracker, fresh=True)
+                    if unchanged is None:  # the comparison only reads: the safety copy runs beside it
+                        _refuse_to_lose(ctx, result, base, conn, force, chain)
                     safety = safety_copy.wait()
+                    checked = True  # the copy's quick_check read every page of the library
+                    if unchanged is not None and safety.content_sha256 != unchanged:
+                        # Changed since: only the whole comparison says what a restore discards.
+                        _refuse_to_lose(ctx, result, base, conn, force, chain)
                 result.safety_snapshot_id = safety.id
                 # The write lock is released when this transaction ends and re-taken by the
                 # backup's first step; the files' signature proves nobody wrote in between.
@@ -120,9 +131,27 @@ def _rollback(ctx: Context, result: RollbackResult, force: bool, snapshot_id: st
             raise errors.RestoreFailed()
         note_commit("restore")
         result.version = target.version
-        retention.prune_quietly(ctx.library, target.version > steps.oldest, (safety.id, target.id))
+        with relocked(conn) as held:
+            if held:
+                retention.prune_quietly(ctx.library, target.version > steps.oldest, (safety.id, target.id),
+                                        holds=target.id)
+    except errors.EngineError as exc:
+        if not checked:
+            _damage_first(conn, exc)
+        raise
     finally:
         conn.close()
+
+
+# Refusals that say nothing about the file's pages.
+_NOT_ABOUT_THE_FILE = (errors.Cancelled, errors.InProgress, errors.InvalidArgument, errors.LibraryCorrupt)
+
+
+def _damage_first(conn: apsw.Connection, refusal: errors.EngineError) -> None:
+    """LIBRARY_CORRUPT instead of `refusal` when the library is damaged: what the user must
+    hear first, as the pre-flight's check said it before it moved to the safety copy."""
+    if not isinstance(refusal, _NOT_ABOUT_THE_FILE):
+        library.require_intact(conn)
 
 
 def _refuse_to_lose(ctx: Context, result: RollbackResult, base: snapshots.Manifest,
@@ -154,12 +183,12 @@ def _way_back(conn: apsw.Connection, library_path: str, library_id: str | None,
         raise errors.NoSnapshot()
     foreign = 0
     for manifest in reversed(candidates):
-        found = snapshots.problem(library_path, manifest, library_id, tracker, fresh=True)  # about to be restored
+        found = snapshots.problem(library_path, manifest, library_id, tracker, hashed=False)  # hashed before use
         if found == store.FOREIGN:
             foreign += 1
             continue
         if found is not None:
-            snapshots.validate(library_path, manifest, library_id, tracker)  # raises, as it says why
+            snapshots.validate(library_path, manifest, library_id, tracker, hashed=False)  # raises, as it says why
         if not retention.same_as_library(conn, library_path, manifest):
             return manifest
     if foreign == len(candidates):
@@ -177,7 +206,7 @@ def _chosen(conn: apsw.Connection, library_path: str, snapshot_id: str, library_
     manifest = next((m for m in snapshots.list_manifests(library_path) if m.id == snapshot_id), None)
     if manifest is None:
         raise errors.NoSnapshot("There is no snapshot with that id beside the library. Nothing was changed.")
-    snapshots.validate(library_path, manifest, library_id, tracker, fresh=True)  # about to be restored
+    snapshots.validate(library_path, manifest, library_id, tracker, hashed=False)  # hashed before use
     if retention.same_as_library(conn, library_path, manifest):
         raise errors.NothingToRollBack("The library already holds exactly that snapshot. Nothing was changed.")
     return manifest

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 import apsw
 
 from app.engine import errors
-from app.engine.library import keep_wal_on_close, translate, use_writer_cache
+from app.engine.library import BUSY_TIMEOUT_MS, keep_wal_on_close, translate, use_writer_cache
 from app.engine.progress import ProgressTracker
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,35 @@ def process_lock(path: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def relocked(conn: apsw.Connection) -> Iterator[bool]:
+    """The write lock again, once the operation's COMMIT has released it, for the
+    operation's bookkeeping (pruning snapshots, recording what it left): that touches
+    files another copy of the app, holding the lock, may be using, such as the snapshot it
+    is copying. Yields False when another operation holds the lock: it does the same
+    bookkeeping at its end. Writes nothing to the library; never raises (the operation's
+    result is committed: nothing after it may turn it into a failure)."""
+    conn.set_busy_timeout(0)  # another writer is a whole operation: not worth waiting for
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except apsw.Error as exc:
+        if not isinstance(exc, apsw.BusyError):
+            log.warning("could not take the lock again after the commit", exc_info=True)
+        held = False
+    else:
+        held = True
+    finally:
+        conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    try:
+        yield held
+    finally:
+        if held and not conn.get_autocommit():
+            try:
+                conn.execute("ROLLBACK")
+            except apsw.Error:  # nothing was written: closing the connection ends it too
+                log.warning("releasing the lock after the bookkeeping failed", exc_info=True)
 
 
 @contextmanager

@@ -104,19 +104,21 @@ def same_as_library(conn: apsw.Connection, library_path: str, manifest: Manifest
         conn.execute("DETACH DATABASE snap")
 
 
-def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = (), exact: bool = True) -> Review:
+def review(library_path: str, upgraded: bool, protect: tuple[str, ...] = (), exact: bool = True,
+           holds: str | None = None) -> Review:
     """Judge every snapshot: whether it validates, which is the way back (only while the
     library is `upgraded`), which are kept. `protect`: ids an operation just made.
     `exact=False` (status and the list, which only show): a snapshot with the library's
     row counts and schema is taken to hold what the library holds, without comparing every
     row (pruning and deleting compare them). Reads the library through a connection of its
-    own, outside any transaction."""
+    own, outside any transaction. `holds`: the id of a snapshot known to hold exactly what
+    the library holds (one just restored), taken as such without comparing."""
     with library.reading(library_path) as conn:
-        return _review(conn, library_path, upgraded, protect, exact)
+        return _review(conn, library_path, upgraded, protect, exact, holds)
 
 
 def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: tuple[str, ...],
-            exact: bool) -> Review:
+            exact: bool, holds: str | None = None) -> Review:
     library_id = identity.read(conn)
     # Its size as SQLite counts it: a WAL library's file can be larger (until a
     # checkpoint after a restore) or smaller (pages still in the -wal) than its content.
@@ -126,7 +128,7 @@ def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: t
     found.entries = [Entry(m, store.problem(library_path, m, library_id), disk_bytes=_disk_bytes(library_path, m))
                      for m in store.list_manifests(library_path)]
     valid = [e for e in found.entries if e.problem is None]
-    _way_back(conn, library_path, [e for e in valid if e.manifest.kind == PRE_UPGRADE], upgraded, exact)
+    _way_back(conn, library_path, [e for e in valid if e.manifest.kind == PRE_UPGRADE], upgraded, exact, holds)
     for kind in (PRE_ROLLBACK, PRE_CLEANUP):
         by_use = sorted((e for e in valid if kind in (e.manifest.kind, *e.manifest.used_as)), key=_last_used)
         for entry in by_use[-KEEP_SAFETY:]:
@@ -138,7 +140,7 @@ def _review(conn: apsw.Connection, library_path: str, upgraded: bool, protect: t
 
 
 def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], upgraded: bool,
-              exact: bool) -> None:
+              exact: bool, holds: str | None) -> None:
     """Mark the way back (the newest pre-upgrade snapshot the library differs from), the
     older ones back to the first at the oldest version (an upgrade finished again later
     has its own way back, which must not cut off the one to before the first), and the
@@ -146,7 +148,7 @@ def _way_back(conn: apsw.Connection, library_path: str, upgrades: list[Entry], u
     newest_equal = None
     for index in range(len(upgrades) - 1, -1, -1):
         entry = upgrades[index]
-        if not same_as_library(conn, library_path, entry.manifest, exact):
+        if entry.manifest.id != holds and not same_as_library(conn, library_path, entry.manifest, exact):
             if upgraded:
                 entry.way_back = entry.keep = True
                 for older in reversed(upgrades[:index]):
@@ -196,21 +198,21 @@ class Pruned:
 
 
 def prune(library_path: str, upgraded: bool, protect: tuple[str, ...] = (),
-          unusable: bool = False) -> Pruned:
+          unusable: bool = False, holds: str | None = None) -> Pruned:
     """Remove what `review` does not keep. Call under the library's lock."""
     store.remove_leftovers(library_path)
     pruned = Pruned()
-    for entry in review(library_path, upgraded, protect).droppable(unusable):
+    for entry in review(library_path, upgraded, protect, holds=holds).droppable(unusable):
         if store.remove(library_path, entry.manifest):
             pruned.removed.append(entry.manifest.id)
             pruned.freed_bytes += entry.manifest.size_bytes
     return pruned
 
 
-def prune_quietly(library_path: str, upgraded: bool, protect: tuple[str, ...]) -> None:
+def prune_quietly(library_path: str, upgraded: bool, protect: tuple[str, ...], holds: str | None = None) -> None:
     """`prune` after an operation committed: its outcome stands whatever pruning meets."""
     try:
-        pruned = prune(library_path, upgraded, protect)
+        pruned = prune(library_path, upgraded, protect, holds=holds)
     except Exception:  # the operation committed: nothing after it may turn it into a failure
         log.warning("pruning snapshots failed; the next operation prunes again", exc_info=True)
         return

@@ -200,6 +200,28 @@ def sha256(path: Path, tracker: Progress | None = None) -> str:
 _COUNTERS = ((18, 20), (24, 28), (40, 44), (92, 96))
 
 
+CHUNK = 1 << 20
+
+
+class ContentHash:
+    """SHA-256 of a library file's bytes, fed in order, with the header's write counters
+    zeroed: equal for a library and any backup-API copy of it in one state."""
+
+    def __init__(self) -> None:
+        self._sha, self._first = hashlib.sha256(), True
+
+    def update(self, chunk: bytes) -> None:
+        if self._first:  # the header is in the first chunk (every chunk here is >= 100 bytes)
+            masked = bytearray(chunk)
+            for start, end in _COUNTERS:
+                masked[start:end] = bytes(end - start)
+            chunk, self._first = bytes(masked), False
+        self._sha.update(chunk)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
 def digests(path: Path, tracker: Progress | None = None, fresh: bool = False) -> tuple[str, str]:
     """The file's SHA-256, and its content's (the same with the header's write counters
     zeroed), in one pass; from the caches unless `fresh`."""
@@ -210,16 +232,10 @@ def digests(path: Path, tracker: Progress | None = None, fresh: bool = False) ->
         known = known or _persisted(path).get(str(path), {}).get(repr(key[1:]))
         if known is not None:
             return (known[0], known[1])
-    exact, content = hashlib.sha256(), hashlib.sha256()
+    exact, content = hashlib.sha256(), ContentHash()
     with open(path, "rb") as f:  # our own snapshot file, never the locked library
-        first = True
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(CHUNK):
             exact.update(chunk)
-            if first:
-                masked = bytearray(chunk)
-                for start, end in _COUNTERS:
-                    masked[start:end] = bytes(end - start)
-                chunk, first = bytes(masked), False
             content.update(chunk)
             if tracker is not None and tracker.cancelled:
                 raise errors.Cancelled()
@@ -264,13 +280,14 @@ def _persist(path: Path, key: tuple, sha: tuple[str, str]) -> None:
 
 
 def problem(library: str, manifest: Manifest, library_id: str | None,
-            tracker: Progress | None = None, fresh: bool = False) -> str | None:
+            tracker: Progress | None = None, fresh: bool = False, hashed: bool = True) -> str | None:
     """Why the snapshot cannot be restored into this library, in words; None when it can:
     its file is exactly what was checked when it was taken, and it holds this library's
-    identity."""
+    identity. `hashed=False`: all but the hash (which the caller checks later, afresh)."""
     path = file_for(library, manifest.id)
     try:
-        if path.stat().st_size != manifest.size_bytes or digests(path, tracker, fresh)[0] != manifest.sha256:
+        if path.stat().st_size != manifest.size_bytes or (
+                hashed and digests(path, tracker, fresh)[0] != manifest.sha256):
             return "It is damaged: its file is not the copy that was checked when it was taken."
         held = identity.of_file(path)
     except (OSError, apsw.Error):  # gone or unreadable: not a usable snapshot
@@ -284,10 +301,10 @@ FOREIGN = "It belongs to another library (or to an earlier version of this app).
 
 
 def validate(library: str, manifest: Manifest, library_id: str | None,
-             tracker: Progress | None = None, fresh: bool = False) -> None:
+             tracker: Progress | None = None, fresh: bool = False, hashed: bool = True) -> None:
     """SNAPSHOT_INVALID when damaged, SNAPSHOT_FOREIGN when another library's. `fresh`:
     hash the file again whatever the caches say (before a restore)."""
-    found = problem(library, manifest, library_id, tracker, fresh)
+    found = problem(library, manifest, library_id, tracker, fresh, hashed)
     if found is None:
         return
     log.warning("snapshot %s cannot be used: %s", manifest.id, found)
