@@ -1,51 +1,55 @@
-"""The command line: one function per verb, each one library call.
+"""The command line: the arguments, and one engine call per verb.
 
-Every verb opens nothing itself: it calls one engine operation, prints the result (one
-JSON object with --json, a readable summary otherwise, progress on stderr), and turns the
-result's first error code into the exit code: 0 success, 1 the operation failed, 2 bad
+Every verb opens nothing itself: it calls one engine operation, with Ctrl-C asking that
+operation to cancel (and roll back) and, where someone watches stderr, a progress bar
+(`app.cli_progress`). It prints the result: exactly one JSON object with --json (the result
+model, which scripts rely on), the human text of `app.cli_output` otherwise; and it turns
+the result's first error code into the exit code: 0 success, 1 the operation failed, 2 bad
 usage or input, 75 IN_PROGRESS. Without a verb it opens the desktop window (`app.desktop`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-from datetime import datetime
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 
+from rich.console import Console
+
 from app import __version__, logsetup
+from app.cli_output import human
+from app.cli_progress import ProgressDisplay
+from app.cli_text import Invocation, error_line, program, render, step_line
 from app.engine import errors
 from app.engine.backups import delete_snapshot, list_snapshots, prune_snapshots
 from app.engine.cleanup import preview_cleanup, run_cleanup
-from app.engine.locations import default_library
+from app.engine.locations import default_library, log_dir
 from app.engine.migrate import migrate
 from app.engine.operation import exit_code
-from app.engine.progress import REGISTRY, ProgressEvent
-from app.engine.results import OperationResult, SnapshotsResult
+from app.engine.progress import REGISTRY
+from app.engine.report import build_report
+from app.engine.results import OperationResult
 from app.engine.rollback import rollback
 from app.engine.status import status
+from app.engine.steps import REGISTRY as STEPS
 
 
 def cmd_status(args: argparse.Namespace) -> OperationResult:
-    """Show the library's version, recordings by migration status and snapshots."""
     return status(args.library)
 
 
 def cmd_migrate(args: argparse.Namespace) -> OperationResult:
-    """Finish the upgrade to the latest version (snapshot first; all or nothing)."""
     return migrate(args.library)
 
 
 def cmd_rollback(args: argparse.Namespace) -> OperationResult:
-    """Restore the library from its pre-upgrade snapshot (or, with --to, a chosen one)."""
     return rollback(args.library, force=args.force, snapshot_id=args.to)
 
 
 def cmd_snapshots(args: argparse.Namespace) -> OperationResult:
-    """List the snapshots beside the library, delete one, or prune those no longer kept."""
     if args.action == "delete":
         return delete_snapshot(args.library, args.snapshot_id, args.force)
     if args.action == "prune":
@@ -54,29 +58,81 @@ def cmd_snapshots(args: argparse.Namespace) -> OperationResult:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> OperationResult:
-    """Fix orphaned transcripts, duplicate recordings and invalid meeting references."""
     return preview_cleanup(args.library) if args.dry_run else run_cleanup(args.library)
 
 
+def cmd_report(args: argparse.Namespace) -> OperationResult:
+    return build_report(args.library)
+
+
 def cmd_demo_library(args: argparse.Namespace) -> int:
-    """Write a realistic V10 demo library to a new file."""
+    """Write a realistic V10 demo library to a new file (no engine operation: no result)."""
     from app.samples.demo import create_demo_library
 
+    inv = Invocation(args.path, given=True, words=("demo-library",))
     try:
         summary = create_demo_library(args.path, recordings=args.recordings, seed=args.seed,
                                       journal_mode=args.journal_mode)
     except errors.EngineError as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+        _print_result(render([error_line(exc.code, exc.message)]))
         return exc.exit_code
-    print(f"Wrote a demo library with {summary.recordings} recordings.")
+    _print_result(render([f"Wrote a demo library with {summary.recordings:,} recordings to {args.path}.",
+                          step_line("See where it stands", inv.command("status"))]))
     return errors.EXIT_OK
 
 
+# ---- the arguments ---------------------------------------------------------------------
+
+def _description() -> str:
+    return (f"Upgrade the meeting recorder's library to the new format (version {STEPS.latest}), go back to "
+            "how it was if you need to, clean up problems in it, and manage the snapshots (backups) kept "
+            "beside it. Without a command, it opens the window.")
+
+
+def _epilog() -> str:
+    prog = program()
+    return (f"Start with:\n"
+            f"  {prog} status             where the library stands, and what to do next\n"
+            f"  {prog} cleanup --dry-run  problems worth fixing before the upgrade\n"
+            f"  {prog} migrate            the upgrade (a snapshot is saved first; undo with rollback)\n"
+            f"Each command works on the app's own library unless --library names another "
+            f"({default_library()}).\n"
+            f"Every command adds a line to the log: {log_dir() / logsetup.LOG_FILE}")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help wrapped at spaces only, so a path in it stays whole to copy; a text of several
+    lines (the examples at the end) is kept as written."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return text
+        return "\n".join(indent + line for line in self._split_lines(text, width - len(indent)))
+
+
+VERBS: list[tuple[str, Callable[[argparse.Namespace], OperationResult], str]] = [
+    ("status", cmd_status, "show the library's version, recordings and snapshots, and what to do next"),
+    ("migrate", cmd_migrate, "upgrade the library (a snapshot is saved first; all or nothing)"),
+    ("rollback", cmd_rollback, "go back: restore the library as it was before the upgrade, or a chosen snapshot"),
+    ("cleanup", cmd_cleanup, "fix duplicate recordings, transcripts without a recording and links to "
+                             "meetings that no longer exist (a snapshot is saved first)"),
+    ("snapshots", cmd_snapshots, "list the snapshots (backups) beside the library, delete one, or prune "
+                                 "those no longer kept"),
+    ("report", cmd_report, "print a support report: versions, counts and recent operations, with no paths, "
+                           "names or recording contents"),
+]
+
+
 def _parser() -> argparse.ArgumentParser:
-    prog = os.path.basename(sys.argv[0]) if getattr(sys, "frozen", False) else "python -m app"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=program(), description=_description(), epilog=_epilog(),
+                                     formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--verbose", action="store_true", help="log debug details to the log file")
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"also write debug details to the log file ({log_dir() / logsetup.LOG_FILE}); "
+                             "give it before the command")
     # Without a command: the window. These three belong to it alone (separate dests, so a
     # verb's own --library is never shadowed; given with a verb they are a usage error).
     window = parser.add_argument_group("the window (no command)")
@@ -86,111 +142,78 @@ def _parser() -> argparse.ArgumentParser:
                         help="developer tools and remote debugging on 127.0.0.1 (never on otherwise)")
     window.add_argument("--gui", choices=("qt", "gtk"), default=None, help="the GUI toolkit (default: qt)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def verb(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--library", default=str(default_library()),
-                       help="the library file (default: the app's own library)")
-        p.add_argument("--json", action="store_true", help="print exactly one JSON object")
-        p.set_defaults(func=func)
-        return p
-
-    verb("status", cmd_status, cmd_status.__doc__)
-    verb("migrate", cmd_migrate, cmd_migrate.__doc__)
-    back = verb("rollback", cmd_rollback, cmd_rollback.__doc__)
-    back.add_argument("--force", action="store_true", help="restore even if it discards changes made since")
-    back.add_argument("--to", metavar="ID", default=None,
-                      help="the snapshot to restore (an id from the snapshots command; default: the way "
-                           "back to before the upgrade)")
-    snaps = verb("snapshots", cmd_snapshots, cmd_snapshots.__doc__)
-    snaps.add_argument("action", nargs="?", choices=("list", "delete", "prune"), default="list",
-                       help="list (default), delete ID, or prune (remove what is no longer kept, and "
-                            "snapshots that cannot be restored into this library)")
-    snaps.add_argument("snapshot_id", nargs="?", metavar="ID", help="the snapshot to delete")
-    snaps.add_argument("--force", action="store_true",
-                       help="with delete: delete even the way back (the upgrade can then not be undone)")
-    verb("cleanup", cmd_cleanup, cmd_cleanup.__doc__).add_argument(
-        "--dry-run", action="store_true", help="only show what would be fixed")
-
-    demo = sub.add_parser("demo-library", help=cmd_demo_library.__doc__)
-    demo.add_argument("path")
-    demo.add_argument("--recordings", type=int, default=200)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--journal-mode", choices=("wal", "delete"), default="wal")
-    demo.set_defaults(func=None)
+    verbs = {name: _verb(sub, name, func, text) for name, func, text in VERBS}
+    _rollback_options(verbs["rollback"])
+    _snapshots_options(verbs["snapshots"])
+    verbs["cleanup"].add_argument("--dry-run", action="store_true",
+                                  help="only show what would be fixed, with examples; change nothing")
+    _demo_parser(sub)
     return parser
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, fed by the progress registry."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last_phase = ""
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if not self.tty and event.phase == self.last_phase:
-            return
-        self.last_phase = event.phase
-        filled = int(event.percent // 5)
-        count = f" {event.processed}/{event.total}" if event.total else ""
-        eta = f" ~{event.eta_seconds:.0f}s left" if event.eta_seconds else ""
-        line = f"[{'#' * filled}{' ' * (20 - filled)}] {event.percent:5.1f}% {event.phase}{count}{eta}"
-        end = "\n" if not self.tty or event.phase in ("complete", "failed", "cancelled") else ""
-        print(("\r" if self.tty else "") + line.ljust(70), end=end, file=sys.stderr, flush=True)
+def _verb(sub: argparse._SubParsersAction, name: str, func: Callable, text: str) -> argparse.ArgumentParser:
+    """A verb's parser, with the two options every verb has."""
+    p = sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".",
+                       formatter_class=_HelpFormatter)
+    # None when not given: the output then says "the default location", and commands it
+    # suggests need no --library either.
+    p.add_argument("--library", metavar="PATH", default=None,
+                   help=f"the library file (default: the app's own, {default_library()})")
+    p.add_argument("--json", action="store_true",
+                   help="print exactly one JSON object, for scripts (no progress bar, no other text)")
+    p.set_defaults(func=func)
+    return p
 
 
-def _summary(result: OperationResult) -> str:
-    data = result.model_dump(exclude={"errors", "warnings", "operation", "success"})
-    lines = [f"{result.operation}: {'ok' if result.success else 'FAILED'}"]
-    for key, value in data.items():
-        if value in (None, [], {}):
+def _rollback_options(back: argparse.ArgumentParser) -> None:
+    back.add_argument("--force", action="store_true",
+                      help="restore even if it discards changes made since the upgrade")
+    back.add_argument("--to", metavar="ID", default=None,
+                      help="the snapshot to restore (an id from the snapshots command; default: the way "
+                           "back to before the upgrade)")
+
+
+def _snapshots_options(snaps: argparse.ArgumentParser) -> None:
+    snaps.add_argument("action", nargs="?", choices=("list", "delete", "prune"), default="list",
+                       help="list (default), delete ID, or prune (remove what is no longer kept, and "
+                            "snapshots that cannot be restored into this library)")
+    snaps.add_argument("snapshot_id", nargs="?", metavar="ID", help="with delete: the snapshot to delete")
+    snaps.add_argument("--force", action="store_true",
+                       help="with delete: delete even the way back (the upgrade can then not be undone)")
+
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:
+    text = "write a demo library (version 10, made-up meetings and recordings) to try this tool on"
+    demo = sub.add_parser("demo-library", help=text, description=text[:1].upper() + text[1:] + ".",
+                          formatter_class=_HelpFormatter)
+    demo.add_argument("path", metavar="PATH", help="the new library file; nothing may be there yet")
+    demo.add_argument("--recordings", type=int, default=200, metavar="N",
+                      help="how many recordings it holds (default: 200)")
+    demo.add_argument("--seed", type=int, default=0, metavar="S",
+                      help="the random seed: the same seed and count make the same library (default: 0)")
+    demo.add_argument("--journal-mode", choices=("wal", "delete"), default="wal",
+                      help="SQLite's journal mode for the file: wal, as the app writes it, or delete "
+                           "(default: wal)")
+    demo.set_defaults(func=None)
+
+
+# Options that say what a verb does, as the user typed them: (dest, flag; None for a positional).
+_WORDS = (("action", None), ("snapshot_id", None), ("to", "--to"), ("force", "--force"), ("dry_run", "--dry-run"))
+
+
+def _invocation(args: argparse.Namespace) -> Invocation:
+    """The library and the command as given, for the output's "run it again" commands."""
+    words = [args.command]
+    for dest, flag in _WORDS:
+        value = getattr(args, dest, None)
+        if value in (None, False) or (dest == "action" and value == "list"):
             continue
-        if isinstance(value, dict) and "count" in value:
-            value = f"{value['count']}" + (f"  e.g. {json.dumps(value['sample'][:3], ensure_ascii=False)}"
-                                           if value["sample"] else "")
-        lines.append(f"  {key.replace('_', ' ')}: {value}")
-    lines += [f"  warning [{w.code}]: {w.message}" for w in result.warnings]
-    lines += [f"  error [{e.code}]: {e.message}" for e in result.errors]
-    return "\n".join(lines)
+        words += [value] if flag is None else [flag] if value is True else [flag, value]
+    given = args.library is not None
+    return Invocation(args.library if given else str(default_library()), given, tuple(words))
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return ""
-
-
-def _local_time(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:  # not a time this app wrote: shown as it is
-        return iso
-
-
-def _snapshot_table(result: SnapshotsResult) -> str:
-    """The snapshots as a table a person reads: local times, sizes, what each is for."""
-    if not result.success:
-        return _summary(result)
-    if not result.snapshots:
-        return "There are no snapshots beside this library."
-    rows = [("ID", "TAKEN", "VERSION", "SIZE", "CAN RESTORE")]
-    rows += [(s.id, _local_time(s.created_at), str(s.version), _size(s.size_bytes), "yes" if s.valid else "NO")
-             for s in result.snapshots]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    for s in result.snapshots:
-        lines.append(f"{s.id}: {s.purpose}" + (f" {s.problem}" if s.problem else ""))
-    lines.append(f"Together they take {_size(result.total_bytes)} "
-                 f"(the library itself: {_size(result.library_bytes)}).")
-    return "\n".join(lines)
-
-
-def _human(result: OperationResult) -> str:
-    return _snapshot_table(result) if isinstance(result, SnapshotsResult) else _summary(result)
-
+# ---- running a verb ---------------------------------------------------------------------
 
 def _window(args: argparse.Namespace) -> int:
     """No command: open the window on the given library, or on the app's own."""
@@ -211,10 +234,11 @@ def _overview() -> int:
     library = default_library()
     _parser().print_help()
     if library.exists():
-        print("\n" + _summary(status(str(library))))
+        inv = Invocation(str(library), given=False, words=("status",))
+        print("\n" + render(human(status(str(library)), inv)))
     else:
-        print("\nThere is no library at the default location yet. Try one out with:\n"
-              "  python -m app demo-library demo.db && python -m app migrate --library demo.db")
+        print(f"\nThere is no library at the default location yet. Try one out with:\n"
+              f"  {program()} demo-library demo.db && {program()} migrate --library demo.db")
     return errors.EXIT_OK
 
 
@@ -231,17 +255,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_demo_library(args)
     if args.command == "snapshots" and (args.action == "delete") != (args.snapshot_id is not None):
         parser.error("snapshots delete takes the id of the snapshot to delete (and only delete takes one)")
-    unsubscribe = None if args.json else REGISTRY.subscribe(ProgressBar())
-    # Ctrl-C asks the running operation to cancel and roll back, like the window's button.
+    inv = _invocation(args)
+    args.library = inv.library
+    result = _run(args)
+    _print_result(result.model_dump_json() if args.json else render(human(result, inv)))
+    return exit_code(result)
+
+
+def _run(args: argparse.Namespace) -> OperationResult:
+    """The verb's engine call. Ctrl-C asks the running operation to cancel and roll back,
+    like the window's button; the bar is drawn only where someone watches stderr."""
+    display = ProgressDisplay(Console(stderr=True)) if not args.json and sys.stderr.isatty() else None
+    unsubscribe = REGISTRY.subscribe(display) if display else None
     previous = signal.signal(signal.SIGINT, lambda *_: REGISTRY.cancel_all())
     try:
-        result = args.func(args)
+        return args.func(args)
     finally:
         signal.signal(signal.SIGINT, previous)
         if unsubscribe:
             unsubscribe()
-    _print_result(result.model_dump_json() if args.json else _human(result))
-    return exit_code(result)
+        if display:
+            display.close()
 
 
 def _print_result(text: str) -> None:

@@ -168,3 +168,50 @@ class SnapshotPruneResult(OperationResult):
     operation: str = "snapshot-prune"
     removed: list[str] = Field(default_factory=list)
     freed_bytes: int = 0
+
+
+class AuditEntry(BaseModel):
+    """One operation as the upgrade log recorded it (`app.engine.audit`), without the
+    library's file name: codes, counts and versions only, never a message or a path."""
+
+    time: str
+    operation: str
+    success: bool = False
+    version_before: int | None = None
+    version_after: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    duration_seconds: float = 0.0
+    errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ReportSnapshot(BaseModel):
+    """A snapshot as a support report shows it: what it is, not where it is."""
+
+    kind: str
+    created_at: str
+    version: int
+    size_bytes: int
+    valid: bool = False
+    way_back: bool = False
+
+
+class SupportReport(OperationResult):
+    """What support needs to know about a library and its recent operations, scrubbed of
+    anything that could identify the user: no path, no file or user name, no recording
+    contents, no SQL (`app.engine.report`)."""
+
+    operation: str = "report"
+    app_version: str = __version__
+    python_version: str = ""
+    system: str = ""
+    oldest_version: int | None = None
+    latest_version: int | None = None
+    journal_mode: str | None = None
+    recordings: RecordingCounts = Field(default_factory=RecordingCounts)
+    library_bytes: int = 0
+    snapshot_count: int = 0
+    snapshots_bytes: int = 0
+    snapshots: list[ReportSnapshot] = Field(default_factory=list)
+    # The last operations the upgrade log holds for a library of this file name, oldest first.
+    recent_operations: list[AuditEntry] = Field(default_factory=list)
