@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import types
 from importlib import resources
 from pathlib import Path
@@ -144,14 +143,12 @@ def offscreen_env() -> dict:
 
 
 @linux_only
-def test_check_system_passes_here_for_offscreen_qt_and_is_fast() -> None:
-    started = time.monotonic()
+def test_check_system_passes_here_for_offscreen_qt() -> None:
+    # How long it takes is not asserted here (a loaded machine would fail it): speed is measured, not tested.
     run = check(env=offscreen_env())
-    seconds = time.monotonic() - started
     assert run.returncode == 0, run.stderr
     assert run.stdout == ""  # the apt-get line appears only when something is missing
     assert "all there" in run.stderr
-    assert seconds < 2, seconds
 
 
 @pytest.fixture(scope="module")

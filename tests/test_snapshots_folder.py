@@ -37,6 +37,7 @@ def _cli(*args: str, user: int | None = None) -> tuple[int, dict]:
 
 AS_USER = """
 import os, sys
+import importlib.readers  # what reading package data imports lazily: this Python is root's
 import app.cli
 os.setgroups([]); os.setgid({uid}); os.setuid({uid})
 sys.exit(app.cli.main(sys.argv[1:]))
