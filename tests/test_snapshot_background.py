@@ -12,6 +12,7 @@ import pytest
 from app.engine import snapshots
 from app.engine.snapshots import identity
 from app.engine.migrate import migrate
+from app.engine.cleanup import run_cleanup
 from app.engine.progress import ProgressRegistry
 from tests.conftest import Library, fill, logical_dump
 from tests.reliability.faultvfs import Fault, FaultVFS
@@ -40,6 +41,37 @@ def test_snapshot_holds_the_library_as_it_was_before_the_transaction(wal_library
     manifest = snapshots.latest(str(wal_library), snapshots.PRE_UPGRADE)
     assert manifest is not None and manifest.id == result.snapshot_id and manifest.version == 10
     snapshots.validate(str(wal_library), manifest, identity.of_file(wal_library.path))
+
+
+def test_in_rollback_journal_mode_the_copy_runs_beside_the_data_pass(make_library, monkeypatch) -> None:
+    """The copy is made in its own thread while the step works (not first, in the
+    operation's thread) and has read the library before the step's first write that may
+    reach the file: the snapshot holds the library as it was."""
+    import importlib
+
+    taking = importlib.import_module("app.engine.snapshots.taking")
+    copied_in = []
+    real_copy = taking._copy_new
+
+    def copy_new(*args, **kwargs):
+        copied_in.append(threading.current_thread().name)
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(taking, "_copy_new", copy_new)
+    lib = make_library(journal_mode="delete")
+    fill(lib, 3000)
+    before = logical_dump(lib.path)
+    result = migrate(str(lib))
+    assert result.success, result.errors
+    assert copied_in == ["snapshot"]
+    assert logical_dump(snapshots.file_for(str(lib), result.snapshot_id), readonly=True) == before
+    assert logical_dump(lib.path) != before
+
+    # Negative control: a clean-up writes at once, so its copy is made first, in this thread.
+    copied_in.clear()
+    lib.execute("INSERT INTO transcripts (id, recording_id, full_text) VALUES ('orphan', 'gone', 'x')")
+    assert run_cleanup(str(lib)).success
+    assert copied_in == ["MainThread"]
 
 
 @pytest.mark.parametrize("error", ["full", "io"])

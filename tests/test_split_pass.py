@@ -92,20 +92,24 @@ def test_small_libraries_have_no_helper(helpers, demo: Path) -> None:
     assert all(h.scratch is None for h in helpers)
 
 
-def test_in_rollback_journal_mode_the_helper_reads_the_snapshot(
+def test_in_rollback_journal_mode_the_helper_and_the_copy_read_beside_the_data_pass(
         always_split, helpers, tmp_path: Path) -> None:
-    """A reader of a rollback-journal library would stop its writer: the helper reads the
-    snapshot, finished before the transaction writes, which holds the same rows."""
+    """A reader of a rollback-journal library would stop its writer's spill: the helper
+    and the snapshot's copy read the library while the transaction writes only its temp
+    stage, and are done before it publishes. The upgrade equals a plain one and the
+    snapshot holds the library as it was."""
     journal = tmp_path / "journal.db"
     create_demo_library(str(journal), recordings=600, seed=2, journal_mode="delete")
     plain = tmp_path / "plain.db"
     shutil.copyfile(journal, plain)
     plain_upgrade(plain)
     peaks = len(split_pass.peaks_mb)
+    before = logical_dump(journal)
     result = migrate(str(journal))
     assert result.success, result.errors
     assert len(split_pass.peaks_mb) == peaks + 1, "the helper did not run"
     assert comparable(journal) == comparable(plain)
+    assert logical_dump(snapshots.file_for(str(journal), result.snapshot_id), readonly=True) == before
     assert _leftovers(journal) == []
 
 

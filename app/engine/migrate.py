@@ -4,13 +4,14 @@ The flow: pre-flight (what the file is, whether it can be written, free space) -
 write lock -> re-read the version and ask the registry which steps the library still
 needs (`steps.Registry.pending`: a library whose stored version is the latest may still be
 unfinished) -> one transaction for every step (schema completion, data, verification),
-the version rows and a snapshot of the library as it was (in its own thread in WAL mode,
-first in rollback-journal mode; its quick_check doubles as the library's) -> COMMIT only
-when every step verified and the snapshot is on disk; then the library's content hash,
-recorded with the snapshot, lets a rollback tell at once that nothing changed since.
-Any error or a cancel rolls the transaction back and removes the snapshot (it holds the
-library as it still is: no way back). After the commit, snapshots no longer kept are
-pruned (`snapshots.retention`). This module knows no version number and no table of any
+the version rows and a snapshot of the library as it was (in its own thread, beside the
+steps' work; in rollback-journal mode done reading before a step's first write that may
+reach the file; its quick_check doubles as the library's) -> COMMIT only when every step
+verified and the snapshot is on disk. Any error or a cancel rolls the transaction back
+and removes the snapshot (it holds the library as it still is: no way back). After the
+commit, with the write lock taken again: the library's content hash, recorded with the
+snapshot, lets a rollback tell at once that nothing changed since, and snapshots no
+longer kept are pruned (`snapshots.retention`). This module knows no version number and no table of any
 step.
 """
 
@@ -61,7 +62,7 @@ def _migrate(ctx: Context, result: MigrateResult, steps: Registry) -> None:
                                 upgraded=version > steps.oldest)
             library_id = identity.read(conn) or identity.new_id()
             with snapshots.taking(ctx.library, snapshots.PRE_UPGRADE, ctx.tracker,
-                                  info.journal_mode, library_id) as snapshot:
+                                  info.journal_mode, library_id, overlap=True) as snapshot:
                 identity.ensure(conn, library_id)
                 _run_steps(conn, txn, ctx, result, snapshot, pending, version, info.journal_mode, deferred)
                 result.snapshot_id = snapshot.wait().id
@@ -106,11 +107,9 @@ def _run_steps(conn: apsw.Connection, txn: WriteTransaction, ctx: Context, resul
     # Milliseconds: verification finds this run's marks by their time, and two runs never
     # share one (a second could: a re-run right after a quick upgrade).
     migrated_at = datetime.now(timezone.utc).isoformat(sep=" ", timespec="milliseconds")[:23]
-    copy = snapshot.ready_copy()
     for index, (step, _) in enumerate(pending):
-        report = step.apply(StepRun(conn, ctx.library, ctx.tracker, journal_mode, index == 0,
-                                    str(copy) if copy is not None else None, migrated_at,
-                                    check, snapshot.begin, ctx.problem, defer))
+        report = step.apply(StepRun(conn, ctx.library, ctx.tracker, journal_mode, index == 0, migrated_at,
+                                    check, snapshot.begin, snapshot.wait_copied, ctx.problem, defer))
         if step.target > version:
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (step.target,))
             version = step.target

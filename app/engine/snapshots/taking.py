@@ -188,6 +188,7 @@ class Taking(threading.Thread):
         self.created = False  # a new snapshot, not an identical older one reused
         self.error: BaseException | None = None
         self._begun = False
+        self._copy_done = threading.Event()  # the library has been read: set on error too
 
     def begin(self) -> None:
         """Start copying, once: when the operation leaves a core free for it."""
@@ -203,9 +204,12 @@ class Taking(threading.Thread):
         library, kind, journal_mode = self._args
         try:
             copy = self.copied or _copy_new(library, kind, self.progress)
+            self._copy_done.set()
             self.manifest, self.created = _finish(copy, self.progress, journal_mode, self.library_id, self.extra)
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
+        finally:
+            self._copy_done.set()
 
     def wait(self) -> Manifest:
         """Block until the snapshot is taken (showing its progress); raise its error."""
@@ -219,11 +223,17 @@ class Taking(threading.Thread):
         assert self.manifest is not None
         return self.manifest
 
-    def ready_copy(self) -> Path | None:
-        """The copy made first, before the transaction wrote: exactly the library as it
-        was, a file another process may read without touching the library's locks (until
-        `begin()`, which stamps and renames it). None when the copy is made in the thread."""
-        return self.copied.tmp if self.copied is not None and not self._begun else None
+    def wait_copied(self) -> None:
+        """Block until the copy has read the whole library (its check goes on in the
+        thread). Rollback-journal mode: before the transaction's first write that may
+        reach the file, which the copy's reader would block. WAL mode: returns at once."""
+        if self._args[2] == "wal" or self.copied is not None:
+            return
+        self.begin()
+        while not self._copy_done.wait(0.1):
+            self._tracker.update("snapshot", self.progress.processed, self.progress.total,
+                                 message="making a safety copy")
+        self.raise_if_failed()
 
     def raise_if_failed(self) -> None:
         """Raise the copy's error as soon as there is one (a full disk, say), so the
@@ -247,7 +257,7 @@ class Taking(threading.Thread):
 
 @contextmanager
 def taking(library: str, kind: str, tracker: Progress, journal_mode: str, library_id: str,
-           writes: bool = True, extra: dict[str, str] | None = None) -> Iterator[Taking]:
+           writes: bool = True, extra: dict[str, str] | None = None, overlap: bool = False) -> Iterator[Taking]:
     """Take a snapshot while the caller's transaction goes on. The caller must `wait()` for
     it before COMMIT (an operation is never durable without its snapshot), and write
     `library_id` into the library in that transaction (`identity.ensure`).
@@ -257,15 +267,16 @@ def taking(library: str, kind: str, tracker: Progress, journal_mode: str, librar
     as it was before the transaction, whatever the transaction writes meanwhile. (In
     rollback-journal mode a reader would stop the writer from spilling pages to the file,
     so the copy is made first, in the caller's thread, unless the caller says its
-    transaction `writes` nothing to the library; its check, which reads only the copy,
-    still runs in the thread.) The thread starts at `begin()`, when the caller has a core
-    to spare (or at `wait()`). Leaving the block by an error discards the snapshot: the
+    transaction `writes` nothing to the library, or will `overlap` its work with the copy
+    and call `wait_copied()` before its first write that may reach the file; the check,
+    which reads only the copy, runs in the thread.) The thread starts at `begin()`, when
+    the caller has a core to spare (or at `wait()`). Leaving the block by an error discards the snapshot: the
     library is as it was, and the copy is no way back.
     """
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     store.remove_leftovers(library)
     job = Taking(library, kind, tracker, journal_mode, library_id, extra)
-    if journal_mode != "wal" and writes:
+    if journal_mode != "wal" and writes and not overlap:
         job.copy_first()
     tracker.update("snapshot", 0, None, message="making a safety copy")
     try:

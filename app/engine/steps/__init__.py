@@ -43,20 +43,19 @@ class Plan:
 class StepRun:
     """What a step's `apply` gets: the connection inside the engine's transaction and the
     engine's hooks. `on_batch` checks cancel and the snapshot and reports progress;
-    `begin_snapshot` starts the snapshot's copy when the step has a core to spare."""
+    `begin_snapshot` starts the snapshot's copy when the step has a core to spare;
+    `wait_copied` must come before the step's first write that may reach the library's
+    file (rollback-journal mode: the copy's reader of the library would block it)."""
 
     conn: apsw.Connection
     library: str
     tracker: ProgressTracker
     journal_mode: str
     first: bool  # no step ran before it in this transaction: the file holds its input
-    # A finished copy of the library as it was before the transaction (the snapshot, in
-    # rollback-journal mode), which another process can read while this one writes; None
-    # in WAL mode, where a reader of the library itself sees that state.
-    before_copy: str | None
     migrated_at: str
     check: Callable[[], None]
     begin_snapshot: Callable[[], None]
+    wait_copied: Callable[[], None]
     problem: Callable[..., Problem]
     # Hand the engine a resource that outlives the transaction (a helper process): its
     # `detach(conn)` runs when the transaction is over, its `close()` after the

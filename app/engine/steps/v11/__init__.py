@@ -90,19 +90,20 @@ class KnowledgeCaptures(Step):
             run.tracker.update("migrating", processed, total)
 
         # Two cores: the snapshot copies beside the data pass, unless a helper process takes
-        # the second core for part of it; then the copy runs beside what follows (publish,
-        # indexes, verification, all in SQLite, on one core). The helper reads the library
-        # as it was before the transaction: only for the first step; in WAL mode from the
-        # library (a WAL reader sees the last commit), in rollback-journal mode from the
-        # finished snapshot (a reader of the library would stop its writer).
+        # the second core for part of it; then, in WAL mode, the copy runs beside what
+        # follows (publish, indexes, verification, all in SQLite, on one core). In
+        # rollback-journal mode the copy must have read the library before `publish`
+        # writes (a reader blocks the writer's spill), so it runs beside the data pass,
+        # which writes only its temp stage. The helper reads the library as it was before
+        # the transaction (the last commit): only for the first step.
         helper = None
-        source = run.library if run.journal_mode == "wal" else run.before_copy
-        if run.first and source is not None:
+        if run.first:
             helper = run.defer(split_pass.Helper(snapshots.snapshot_dir(run.library)))
         start = split_pass.split_point(conn, total) if helper is not None else None
-        if start is None:
+        if start is None or run.journal_mode != "wal":
             run.begin_snapshot()
-        counts, also = split_pass.stage(conn, source or run.library, on_batch, helper, start)
+        counts, also = split_pass.stage(conn, run.library, on_batch, helper, start)
+        run.wait_copied()
         run.begin_snapshot()
         prior = "main.knowledge_captures"  # before `publish`: the captures that existed
         adopted = rows.adopt(conn, run.migrated_at, "main.recordings", prior)

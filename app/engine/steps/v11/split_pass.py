@@ -59,9 +59,10 @@ def helper_command() -> list[str]:
 def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
           helper: Helper | None, start: bytes | None) -> tuple[capture_rows.Counts, str | None]:
     """`capture_rows.stage` of the library's `main`, on both cores when a `helper` is
-    given a `start` (see `split_point`); the helper reads `library`: the library file, or
-    a finished copy of it as it was before the transaction. Returns the counts and the attached schema holding
-    the helper's rows, for `capture_rows.publish` (None: every row is in the temp stage)."""
+    given a `start` (see `split_point`); the helper reads the library file, which holds
+    its last commit (this transaction writes only its temp stage until `publish`).
+    Returns the counts and the attached schema holding the helper's rows, for
+    `capture_rows.publish` (None: every row is in the temp stage)."""
     if helper is None or start is None or not helper.start(library, start):
         return capture_rows.stage(conn, on_batch=on_batch), None
     started = time.monotonic()
