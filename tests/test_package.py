@@ -27,7 +27,8 @@ PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "meeting-library-upgrade.spec"
 CHECK = PACKAGING / "check_system.py"
 DATA = {"app.sql": {"v10.sql", "v11-knowledge-captures.sql", "v11-indexes.sql"},
-        "app.frontend": {"index.html", "app.js", "style.css"}}
+        "app.frontend": {"index.html", "style.css", "format.js", "words.js", "cleanup.js", "backups.js",
+                         "support.js", "progress.js", "dialogs.js", "app.js"}}
 
 
 # ---- the spec ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What the page can reach in Python: the eight API functions, and nothing else that acts.
+"""What the page can reach in Python: the twelve API functions, and nothing else that acts.
 
 pywebview's raw bridge (`pywebview._jsApiCallback(name, args, id)`) takes any name, dotted
 or underscored, hidden from `pywebview.api` or not. These tests drive that real bridge in
@@ -37,8 +37,12 @@ CHAINS = [
     "getattr", "setattr", "pywebview", "api.migrate", "get_status ", "GET_STATUS", "migrate()",
     "migrate.call", "migrate.__call__", "get_status.__wrapped__",
 ]
-# The eight, called through the raw bridge with arguments they do not take: each must refuse.
-EIGHT_WITH_BAD_ARGS = list(API_NAMES)
+# Exactly these: the engine's eight (the original IPC channels), then the window's own four
+# (the upgrade preview, the support report, the library's folder, the log folder).
+EXPECTED = ("get_status", "preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel", "list_snapshots",
+            "delete_snapshot", "preview_upgrade", "support_report", "show_in_folder", "open_log_folder")
+# The twelve, called through the raw bridge with arguments they do not take: each must refuse.
+ALL_WITH_BAD_ARGS = list(API_NAMES)
 NAMES = DUNDERS + PRIVATE + CHAINS
 ARGLISTS = [[], ["probe"]]
 
@@ -59,19 +63,20 @@ def probe(scenario: str, library: Path, tmp_path: Path, names: list[str], arglis
     return run
 
 
-def test_only_the_eight_are_listed_and_nothing_else_does_anything(demo: Path, tmp_path: Path) -> None:
+def test_only_the_twelve_are_listed_and_nothing_else_does_anything(demo: Path, tmp_path: Path) -> None:
     before = status(str(demo))
     run = probe("exposure", demo, tmp_path, NAMES, ARGLISTS)
     seen = run.seen
 
-    assert seen["listed"] == list(API_NAMES) == seen["listed_after"]
+    assert API_NAMES == EXPECTED
+    assert seen["listed"] == list(EXPECTED) == seen["listed_after"]
     assert seen["python_before"]["functions"] == sorted(API_NAMES)
     assert seen["python_before"]["js_api"] == "None"
     assert seen["python_after"] == seen["python_before"]  # exposed table, modules, registry
 
     results = seen["probe"]
     assert len(results) == len(NAMES) * len(ARGLISTS)
-    # With js_api=None, a name that is not one of the eight exposed functions resolves against
+    # With js_api=None, a name that is not one of the twelve exposed functions resolves against
     # None: only None's own builtins answer (NoneType, object, type), holding nothing of the
     # app's. Nothing else (underscore names, chains off the eight, modules) answers at all.
     answered = {k.split(" ")[0] for k, v in results.items() if v["outcome"] != "no answer"}
@@ -91,8 +96,8 @@ def test_only_the_eight_are_listed_and_nothing_else_does_anything(demo: Path, tm
     assert seen["listeners_at_exit"] == 0 and seen["threads_at_exit"] == []
 
 
-def test_the_eight_refuse_unexpected_arguments_through_the_raw_bridge(demo: Path, tmp_path: Path) -> None:
-    run = probe("exposure", demo, tmp_path, EIGHT_WITH_BAD_ARGS, [["probe", 1], [{"force": True}, 2]])
+def test_the_twelve_refuse_unexpected_arguments_through_the_raw_bridge(demo: Path, tmp_path: Path) -> None:
+    run = probe("exposure", demo, tmp_path, ALL_WITH_BAD_ARGS, [["probe", 1], [{"force": True}, 2]])
     for key, value in run.seen["probe"].items():
         assert value["outcome"] == "resolved", (key, value)
         result = value["value"]

@@ -25,6 +25,8 @@ from tests.test_preflight import _corrupt_page, _versioned
 from tests.window_driver import SCREENSHOTS, WindowRun, run_window
 
 RECORDINGS = 300
+# Buttons that change nothing (they open a folder or copy the support report): on at all times.
+READ_ONLY_BUTTONS = ("show-in-folder", "copy-report", "open-log-folder")
 
 
 @pytest.fixture
@@ -68,12 +70,15 @@ def test_upgrade_from_the_page(demo: Path, tmp_path: Path) -> None:
     assert idle["counts"]["total"] == str(RECORDINGS) and idle["version"].startswith("10")
     assert idle["buttons"]["upgrade"]["disabled"] is False and idle["buttons"]["cancel"]["disabled"] is True
 
-    # While it runs: the state says so, progress moves, every button but Cancel is off.
+    # While it runs: the state says so, progress moves, every button but Cancel is off
+    # (but those that only open a folder or copy the support report: they change nothing).
     assert running["state"] == "running" and 0 < running["progress"] < 100
     assert running["phase"].startswith("Upgrading recordings")
     assert running["buttons"]["cancel"]["disabled"] is False
     assert all(b["disabled"] for name, b in running["buttons"].items()
-               if name not in ("cancel", "close-confirm-yes", "close-confirm-no")), running["buttons"]
+               if name not in ("cancel", "close-confirm-yes", "close-confirm-no") + READ_ONLY_BUTTONS), \
+        running["buttons"]
+    assert all(not running["buttons"][name]["disabled"] for name in READ_ONLY_BUTTONS)
 
     # Progress events reached the page in order, up to 100 and complete.
     events = [e for e in seen["events"] if e["operation"] == "migrate"]
@@ -162,6 +167,8 @@ def test_fix_these_from_the_page(demo: Path, tmp_path: Path) -> None:
     assert f"{preview.duplicate_recordings.count} duplicate recordings removed" in seen["done"]["details"]
     assert seen["done"]["cleanup"].startswith("No problems found")
     assert seen["done"]["buttons"]["fix"]["disabled"] is True
+    # The bar is the upgrade's: a clean-up does not leave it saying the upgrade finished.
+    assert seen["done"]["progress"] == 0 and "finished" not in seen["done"]["phase"].lower()
 
 
 def add_an_action_item(library: Path) -> None:
@@ -191,7 +198,8 @@ def test_restore_from_the_page_says_what_would_be_lost(demo: Path, tmp_path: Pat
     assert seen["after_first_try"]["state"] == "idle"
     assert seen["final_state"] == "done" and seen["done"]["title"] == "Library restored"
     st = status(str(demo))
-    assert st.version == 10 and seen["done"]["version"].startswith("10")
+    assert st.version == 10 and seen["done"]["version"] == f"{st.version} (restored to before the upgrade)"
+    assert seen["done"]["progress"] == 0 and "finished" not in seen["done"]["phase"].lower()
     assert logical_dump(demo) == before  # exactly as before the upgrade: "mine" was discarded
 
 

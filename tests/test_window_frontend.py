@@ -18,7 +18,9 @@ FRONTEND = ROOT / "frontend"
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'")
 STABLE_IDS = ("upgrade", "progress", "cancel", "result", "rollback", "create-sample", "fix",
-              "close-confirm-yes", "close-confirm-no", "rollback-confirm-yes", "rollback-force")
+              "close-confirm-yes", "close-confirm-no", "rollback-confirm-yes", "rollback-force",
+              "library-path", "show-in-folder", "upgrade-preview", "copy-report", "open-log-folder", "report-text",
+              "fix-confirm-list")
 
 
 class Page(HTMLParser):
@@ -58,17 +60,23 @@ def page() -> Page:
     return Page((FRONTEND / "index.html").read_text())
 
 
+# The page's scripts, in the order index.html loads them (each uses the earlier ones).
+SCRIPTS = ("format.js", "words.js", "cleanup.js", "backups.js", "support.js", "progress.js", "dialogs.js", "app.js")
+MAX_LINES = 450  # a file longer than this is to be split
+
+
 def test_nothing_remote_nothing_inline(page: Page) -> None:
-    for name in ("index.html", "app.js", "style.css"):
+    for name in ("index.html", "style.css") + SCRIPTS:
         text = (FRONTEND / name).read_text()
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), name
         assert "@import" not in text and "url(" not in text, name
     assert page.inline_scripts == 0
+    assert tuple(a.get("src") for t, a, _ in page.elements if t == "script") == SCRIPTS
     for tag, attrs, _ in page.elements:
         assert "style" not in attrs, tag
         assert not any(a.startswith("on") for a in attrs), (tag, attrs)
         if tag == "script":
-            assert attrs.get("src") == "app.js"
+            assert "defer" in attrs and attrs.get("src") in SCRIPTS
         if tag == "link":
             assert attrs.get("href") == "style.css"
     assert not any(tag == "style" for tag, _, _ in page.elements)
@@ -79,13 +87,22 @@ def test_the_csp_is_strict(page: Page) -> None:
     assert meta["content"] == CSP
 
 
-def test_data_goes_into_the_page_as_text_only() -> None:
-    js = (FRONTEND / "app.js").read_text()
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_data_goes_into_the_page_as_text_only(name: str) -> None:
+    js = (FRONTEND / name).read_text()
     code = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.S)  # comments may name what is banned
     for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                   "setAttribute('style'", ".style.", "_jsApiCallback", "pywebview._"):
+                   "setAttribute('style'", ".style.", "_jsApiCallback", "pywebview._", "setTimeout('",
+                   "window.open", "location.href ="):
         assert banned not in code, banned
-    assert "textContent" in code
+    assert "'use strict'" in code and len(js.splitlines()) <= MAX_LINES, name
+
+
+def test_the_scripts_share_one_global() -> None:
+    """Every script adds its part to window.UpgradePage and defines nothing else globally."""
+    for name in SCRIPTS:
+        js = (FRONTEND / name).read_text()
+        assert js.rstrip().endswith("}(window.UpgradePage = window.UpgradePage || {}));"), name
 
 
 def test_stable_ids_and_accessible_controls(page: Page) -> None:
@@ -113,7 +130,7 @@ def test_light_and_dark_and_small_windows() -> None:
 
 def test_the_page_ships_as_package_data(tmp_path: Path) -> None:
     folder = resources.files("app.frontend")
-    for name in ("index.html", "app.js", "style.css"):
+    for name in ("index.html", "style.css") + SCRIPTS:
         assert folder.joinpath(name).read_text()
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -121,6 +138,7 @@ def test_the_page_ships_as_package_data(tmp_path: Path) -> None:
     assert build.returncode == 0, build.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for name in ("app/frontend/index.html", "app/frontend/app.js", "app/frontend/style.css",
-                 "app/desktop/shell.py", "app/desktop/api.py"):
+    for name in ("app/frontend/index.html", "app/frontend/style.css", "app/desktop/shell.py", "app/desktop/api.py",
+                 "app/desktop/opener.py", "app/engine/preview.py", "app/engine/cleanup_plan.py") + \
+            tuple(f"app/frontend/{js}" for js in SCRIPTS):
         assert name in names, name

@@ -8,6 +8,7 @@ page, and can be made to fail or to block like a closed window.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ import pytest
 from app.desktop import api as api_module
 from app.engine import snapshots
 from app.desktop.api import API_NAMES, OperationWatch, make_api
+from app.desktop.opener import OPENER_ENV, opener_command
+from app.engine.preview import OPERATION as PREVIEW_OPERATION
 from app.desktop.closing import CLOSE_CONFIRMED, CLOSE_REQUESTED, CloseGuard
 from app.desktop.firstrun import LIBRARY_CHANGED, SampleOffer
 from app.desktop.page import PROGRESS_EVENT, ProgressPush, dispatch, event_script
@@ -88,9 +91,9 @@ def api(path: str, registry: ProgressRegistry | None = None, watch: OperationWat
     return {f.__name__: f for f in functions}
 
 
-# ---- the eight functions ------------------------------------------------------------------
+# ---- the API functions ----------------------------------------------------------------------
 
-def test_the_eight_are_plain_functions_with_the_page_names(lib) -> None:
+def test_the_twelve_are_plain_functions_with_the_page_names(lib) -> None:
     funcs = api(str(lib))
     assert tuple(funcs) == API_NAMES
     for f in funcs.values():
@@ -114,7 +117,8 @@ def test_results_are_plain_json_in_the_engine_shape(lib) -> None:
     ("rollback", (None,)), ("rollback", ([],)), ("rollback", (True, True)), ("rollback", (False, 5)),
     ("rollback", (False, "pre-upgrade-x", 1)), ("list_snapshots", (1,)), ("delete_snapshot", ()),
     ("delete_snapshot", (1,)), ("delete_snapshot", (None,)), ("delete_snapshot", ("x", "yes")),
-    ("delete_snapshot", ("x", True, 3)),
+    ("delete_snapshot", ("x", True, 3)), ("preview_upgrade", (1,)), ("support_report", (False,)),
+    ("show_in_folder", ("/etc",)), ("show_in_folder", (None,)), ("open_log_folder", ("..",)),
 ])
 def test_unexpected_arguments_are_invalid_argument_and_change_nothing(lib, name, args) -> None:
     before = lib.dump()
@@ -331,11 +335,114 @@ def test_sample_library_is_made_once_with_its_folder_and_the_page_told(tmp_path:
                                     (LIBRARY_CHANGED, {"success": True, "created": False})]
 
 
-def test_sample_library_elsewhere_needs_its_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_no_sample_library_away_from_the_default_location(tmp_path: Path, folder_exists: bool) -> None:
+    """A missing --library file is most likely a typo: a click (real or forged) writes nothing."""
     window = FakeWindow()
-    target = tmp_path / "missing folder" / "library.db"
+    target = tmp_path / "folder" / "libary.db"
+    if folder_exists:
+        target.parent.mkdir()
     in_thread(SampleOffer(window, str(target), is_default=False).on_click, None)
     (name, detail), = window.page_events()
     assert detail["success"] is False and detail["errors"][0]["code"] == "INVALID_ARGUMENT"
     assert str(tmp_path) not in json.dumps(detail)
-    assert not target.parent.exists()
+    assert not target.exists() and target.parent.exists() is folder_exists
+    if folder_exists:
+        assert list(target.parent.iterdir()) == []
+
+
+def test_the_default_location_is_told_by_where_it_is(tmp_path: Path, monkeypatch) -> None:
+    from app.desktop.shell import at_default_location, ready_detail
+    from app.engine.locations import default_library
+
+    default = str(default_library())
+    assert at_default_location(default) and ready_detail(default)["sample_offer"] is True
+    assert not at_default_location(str(tmp_path / "library.db"))
+    Path(default).parent.mkdir(parents=True)
+    monkeypatch.chdir(Path(default).parent.parent)  # a relative name of the same file
+    assert at_default_location(str(Path(Path(default).parent.name) / Path(default).name))
+    assert ready_detail("x.db") == {"library_path": str(Path.cwd() / "x.db"), "sample_offer": False}
+
+
+# ---- the window's own helpers: opening folders, the report, the preview -----------------
+
+RECORDER = """import json, sys
+with open({out!r}, "a", encoding="utf-8") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+sys.exit({code})
+"""
+
+
+def recorder(tmp_path: Path, code: int = 0) -> tuple[str, Path]:
+    out = tmp_path / f"opened-{code}.jsonl"
+    script = tmp_path / f"recorder-{code}.py"
+    script.write_text(RECORDER.format(out=str(out), code=code))
+    return f"{sys.executable} {script}", out
+
+
+def test_show_in_folder_opens_the_library_folder_and_the_log_folder_with_an_argument_list(
+        lib, tmp_path: Path, monkeypatch) -> None:
+    from app.engine.locations import log_dir
+
+    command, out = recorder(tmp_path)
+    monkeypatch.setenv(OPENER_ENV, command)
+    funcs = api(str(lib))
+    assert funcs["show_in_folder"]() == {"operation": "show-in-folder", "success": True, "errors": [],
+                                         "warnings": [], "duration_seconds": 0.0, "version": None}
+    assert funcs["open_log_folder"]()["success"] is True
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [[str(lib.path.parent)], [str(log_dir())]]
+    assert log_dir().is_dir()  # made, if no log was written yet
+
+
+@pytest.mark.parametrize("how", ["missing program", "failing program"])
+def test_a_folder_that_cannot_be_opened_says_so_without_the_path(lib, tmp_path: Path, monkeypatch, how) -> None:
+    command = str(tmp_path / "no-such-opener") if how == "missing program" else recorder(tmp_path, 3)[0]
+    monkeypatch.setenv(OPENER_ENV, command)
+    result = api(str(lib))["show_in_folder"]()
+    assert result["success"] is False and result["errors"][0]["code"] == "OPEN_FAILED"
+    assert str(tmp_path) not in json.dumps(result)
+
+
+def test_the_default_opener_is_the_platforms(monkeypatch) -> None:
+    monkeypatch.delenv(OPENER_ENV, raising=False)
+    assert opener_command() == (["open"] if sys.platform == "darwin" else ["explorer"]
+                                if sys.platform.startswith("win") else ["xdg-open"])
+    monkeypatch.setenv(OPENER_ENV, "my-opener --new-window")
+    assert opener_command() == ["my-opener", "--new-window"]
+
+
+def test_the_support_report_is_scrubbed_text(lib) -> None:
+    import getpass
+
+    result = api(str(lib))["support_report"]()
+    assert result["success"] is True and json.loads(result["text"])["recordings"]["total"] == 30
+    for secret in (str(lib.path.parent), lib.path.name, getpass.getuser()):
+        assert secret not in result["text"], secret
+
+
+def test_the_cleanup_preview_carries_the_fix_and_names_samples(tmp_path: Path) -> None:
+    library = build_v10(tmp_path / "library.db")
+    fill(library, 20)
+    library.add_recording("dup", filename="REC00001.WAV", date_recorded="2025-03-01 08:00:00", meeting_id="gone")
+    library.add_transcript("orphan", "gone recording", title_suggestion="Weekly sync")
+    result = api(str(library))["preview_cleanup"]()
+    assert result["fix"]["duplicate_recordings_removed"] == 1 and result["fix"]["meeting_refs_on_duplicates"] == 1
+    (orphan,) = result["orphaned_transcripts"]["sample"]
+    assert orphan["title"] == "Weekly sync" and orphan["date"]
+    (ref,) = result["invalid_meeting_refs"]["sample"]
+    assert ref["filename"] == "REC00001.WAV" and ref["date"] == "2025-03-01 08:00:00"
+
+
+def test_a_writer_stops_a_running_preview_first(lib) -> None:
+    registry = ProgressRegistry()
+    preview = registry.open(PREVIEW_OPERATION)
+    other = registry.open("status")
+
+    def close_when_cancelled() -> None:
+        while not preview.cancelled:
+            time.sleep(0.01)
+        registry.close(preview)
+    threading.Thread(target=close_when_cancelled, daemon=True).start()
+    assert api(str(lib), registry)["migrate"]()["success"] is True
+    assert preview.cancelled and preview.closed and not other.cancelled
+    registry.close(other)

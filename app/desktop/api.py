@@ -1,4 +1,4 @@
-"""The eight functions the page can call as `window.pywebview.api.*`, and nothing else.
+"""The twelve functions the page can call as `window.pywebview.api.*`, and nothing else.
 
 Why plain functions handed to `window.expose()` rather than a js_api object: pywebview's
 raw bridge (`pywebview._jsApiCallback(name, ...)`) resolves any dotted attribute path of a
@@ -10,31 +10,50 @@ operation watch) is out of the page's reach.
 JS may pass anything: every function checks its own arguments. Each returns the engine's
 result as a plain JSON dict and never raises, because a Python exception would reject the
 JS promise with the Python traceback (file paths included) as its `stack`.
+
+Beyond the engine's eight (the original IPC channels), four serve the window alone: the
+upgrade preview (`app.engine.preview`), the support report as text for the clipboard,
+and opening the library's folder or the log folder (`opener`). The two that open folders
+take no arguments: the page cannot name a folder, only ask for one of those two. The
+clean-up preview also carries what "Fix these" would do and names its samples
+(`app.engine.cleanup_plan`), for the confirmation. A writing operation first stops a
+running upgrade preview (`stop_previews`), so that its read never holds up the writer.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from app.desktop.opener import OpenFailed, open_folder
 from app.engine import errors
 from app.engine.backups import delete_snapshot as engine_delete_snapshot
 from app.engine.backups import list_snapshots as engine_list_snapshots
 from app.engine.cleanup import preview_cleanup as engine_preview_cleanup
 from app.engine.cleanup import run_cleanup as engine_run_cleanup
+from app.engine.cleanup_plan import plan_cleanup
+from app.engine.locations import log_dir
 from app.engine.migrate import migrate as engine_migrate
+from app.engine.preview import OPERATION as PREVIEW_OPERATION
+from app.engine.preview import preview_upgrade as engine_preview_upgrade
+from app.engine.private import private_tree
 from app.engine.progress import ProgressRegistry
 from app.engine.results import OperationResult, Problem
 from app.engine.rollback import rollback as engine_rollback
+from app.engine.report import build_report
 from app.engine.status import status as engine_status
 
 log = logging.getLogger(__name__)
 
 Result = dict[str, Any]
 
+OPEN_FAILED = "OPEN_FAILED"  # the file manager could not be opened (a window-only code)
 CLOSING_MESSAGE = "The window is closing, so nothing was started. The library was not changed."
 
 
@@ -100,9 +119,86 @@ def _guarded(operation: str, body: Callable[[], OperationResult]) -> Result:
         return problem_result(operation, "INTERNAL_ERROR", errors.EngineError.default_message)
 
 
+PREVIEW_STOP_WAIT = 5.0  # seconds a writer waits for a cancelled preview to let go of the library
+
+
+def stop_previews(registry: ProgressRegistry, timeout: float = PREVIEW_STOP_WAIT) -> None:
+    """Cancel every running upgrade preview and wait (briefly) until each has ended.
+
+    A preview holds a read transaction for seconds on a big library; in rollback-journal
+    mode that would keep a writer from committing (IN_PROGRESS after the busy timeout).
+    A preview stops at its next batch, so the writer goes first and the page asks again.
+    """
+    previews = [t for t in registry.active() if t.operation == PREVIEW_OPERATION]
+    for tracker in previews:
+        tracker.cancel()
+    deadline = time.monotonic() + timeout
+    while any(not t.closed for t in previews) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def opened(operation: str, folder: Callable[[], Path]) -> Result:
+    """Open a folder the app chose; a result in the engine's shape either way."""
+    try:
+        open_folder(folder())
+    except OpenFailed as exc:
+        return problem_result(operation, OPEN_FAILED, str(exc))
+    except Exception:
+        log.exception("%s failed unexpectedly", operation)
+        return problem_result(operation, "INTERNAL_ERROR", errors.EngineError.default_message)
+    return OperationResult(operation=operation, success=True).model_dump(mode="json")
+
+
+def log_folder() -> Path:
+    """The log folder, made (readable by the user alone) if no log was written yet."""
+    folder = log_dir()
+    private_tree(folder)
+    return folder
+
+
+def cleanup_preview_result(library_path: str, registry: ProgressRegistry) -> Result:
+    """The engine's clean-up preview, plus what the fix would do step by step (`fix`, for
+    the confirmation) and, in each sample, the file name, title and date a user knows it
+    by (`app.engine.cleanup_plan`). Without those (the plan failed), the preview as it is."""
+    preview = engine_preview_cleanup(library_path, registry=registry)
+    result = preview.model_dump(mode="json")
+    if not preview.success:
+        return result
+    recordings = preview.duplicate_recordings.sample + preview.invalid_meeting_refs.sample
+    ids = {"recordings": [s["id"] for s in recordings if s.get("id") is not None],
+           "transcripts": [s["id"] for s in preview.orphaned_transcripts.sample if s.get("id") is not None]}
+    plan = plan_cleanup(library_path, ids, registry=registry)
+    if not plan.success:
+        return result
+    result["fix"] = plan.fix.model_dump()
+    for finding, labels in (("duplicate_recordings", plan.recordings), ("invalid_meeting_refs", plan.recordings),
+                            ("orphaned_transcripts", plan.transcripts)):
+        for sample in result[finding]["sample"]:
+            label = labels.get(str(sample.get("id")))
+            if label is not None:
+                sample.update(label.model_dump(exclude_none=True))
+    return result
+
+
+def report_result(library_path: str, registry: ProgressRegistry) -> Result:
+    """The support report (scrubbed: no path, no user name, no recording text), with its
+    JSON as `text` for the clipboard: the page shows and copies that text as it is."""
+    report = build_report(library_path, registry=registry)
+    return report.model_dump(mode="json") | {"text": report.model_dump_json(indent=2)}
+
+
+def _raw_guarded(operation: str, body: Callable[[], Result]) -> Result:
+    """`_guarded` for a body that builds its JSON dict itself."""
+    try:
+        return body()
+    except Exception:
+        log.exception("window call %s failed unexpectedly", operation)
+        return problem_result(operation, "INTERNAL_ERROR", errors.EngineError.default_message)
+
+
 def make_api(library_path: str, registry: ProgressRegistry,
              watch: OperationWatch | None = None) -> tuple[Callable[..., Result], ...]:
-    """The eight functions for `window.expose()`, bound to one library and one registry.
+    """The twelve functions for `window.expose()`, bound to one library and one registry.
 
     Their `__name__`s are the names the page sees; the JS bridge passes positional
     arguments only, so each takes `*args` and refuses what it does not expect.
@@ -117,6 +213,7 @@ def make_api(library_path: str, registry: ProgressRegistry,
     def writing(operation: str, body: Callable[[], OperationResult]) -> Result:
         try:
             with watch.running():
+                stop_previews(registry)
                 return _guarded(operation, body)
         except WindowClosing:
             return problem_result(operation, errors.Cancelled.code, CLOSING_MESSAGE)
@@ -127,9 +224,10 @@ def make_api(library_path: str, registry: ProgressRegistry,
             "status", lambda: engine_status(library_path, registry=registry))
 
     def preview_cleanup(*args: Any) -> Result:
-        """What cleanup would fix, with samples; reads only."""
-        return no_args("cleanup-preview", "preview_cleanup", args) or _guarded(
-            "cleanup-preview", lambda: engine_preview_cleanup(library_path, registry=registry))
+        """What cleanup would fix, with samples named as a user knows them, and what the fix
+        would do step by step (`fix`); reads only."""
+        return no_args("cleanup-preview", "preview_cleanup", args) or _raw_guarded(
+            "cleanup-preview", lambda: cleanup_preview_result(library_path, registry))
 
     def run_cleanup(*args: Any) -> Result:
         """Fix what the preview found, all or nothing, after a snapshot."""
@@ -183,8 +281,29 @@ def make_api(library_path: str, registry: ProgressRegistry,
             return problem_result("cancel", "INTERNAL_ERROR", errors.EngineError.default_message)
         return {"operation": "cancel", "success": True, "cancelled": cancelled, "errors": [], "warnings": []}
 
-    return get_status, preview_cleanup, run_cleanup, migrate, rollback, cancel, list_snapshots, delete_snapshot
+    def preview_upgrade(*args: Any) -> Result:
+        """What the upgrade would make (captures, adoptions, skips, action items, missing
+        meetings), counted by the upgrade's own data pass; reads only, stops when a writer starts."""
+        return no_args(PREVIEW_OPERATION, "preview_upgrade", args) or _guarded(
+            PREVIEW_OPERATION, lambda: engine_preview_upgrade(library_path, registry=registry))
+
+    def support_report(*args: Any) -> Result:
+        """The scrubbed support report, and its text for the clipboard; reads only."""
+        return no_args("report", "support_report", args) or _raw_guarded(
+            "report", lambda: report_result(library_path, registry))
+
+    def show_in_folder(*args: Any) -> Result:
+        """Open the folder that holds the library (that one only) in the file manager."""
+        return no_args("show-in-folder", "show_in_folder", args) or opened(
+            "show-in-folder", lambda: Path(os.path.abspath(library_path)).parent)
+
+    def open_log_folder(*args: Any) -> Result:
+        """Open the folder of the upgrade log in the file manager."""
+        return no_args("open-log-folder", "open_log_folder", args) or opened("open-log-folder", log_folder)
+
+    return (get_status, preview_cleanup, run_cleanup, migrate, rollback, cancel, list_snapshots, delete_snapshot,
+            preview_upgrade, support_report, show_in_folder, open_log_folder)
 
 
 API_NAMES = ("get_status", "preview_cleanup", "run_cleanup", "migrate", "rollback", "cancel", "list_snapshots",
-             "delete_snapshot")
+             "delete_snapshot", "preview_upgrade", "support_report", "show_in_folder", "open_log_folder")

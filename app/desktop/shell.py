@@ -1,12 +1,18 @@
 """One window over one library: `open_window()` builds it, wires it, runs it, returns 0.
 
 The wiring, in one place:
-- the eight API functions are exposed with `window.expose()` and `js_api=None` (see api);
+- the API functions are exposed with `window.expose()` and `js_api=None` (see api);
 - the engine's progress reaches the page through `ProgressPush` (see page), which leaves
   the registry when the window closes;
 - `closing` goes through `CloseGuard` (see closing);
+- on Qt, the window never leaves its page (see navigation), grants no web permission
+  (pywebview's own answer to a request aborts the process) and may write the clipboard
+  for "Copy report" (see permissions);
 - on every page load, Python listens to two buttons through pywebview's DOM events
-  (`#create-sample`, `#close-confirm-yes`) and then tells the page `desktop:ready`.
+  (`#create-sample`, `#close-confirm-yes`) and then tells the page `desktop:ready`, with
+  where the library is (its full path: the window is its owner's, so it may show it; no
+  result, report or log line carries it) and whether a sample library may be offered
+  (only at the app's own default location: a mistyped `--library` gets no offer).
 
 `--debug` turns on pywebview's debug mode (devtools, Chromium remote debugging on
 127.0.0.1) without opening the inspector window, which would keep the process alive after
@@ -26,10 +32,12 @@ from typing import Any
 from app import __version__
 from app.desktop.api import OperationWatch, make_api
 from app.desktop.navigation import confine
+from app.desktop.permissions import restrict
 from app.desktop.assets import page_file
 from app.desktop.closing import CloseGuard
 from app.desktop.firstrun import SampleOffer
 from app.desktop.page import ProgressPush, dispatch
+from app.engine.locations import default_library
 from app.engine.progress import REGISTRY, ProgressRegistry
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,17 @@ SIZE = (960, 760)
 MIN_SIZE = (800, 600)
 GUIS = ("qt", "gtk")
 DESKTOP_READY = "desktop:ready"
+
+
+def at_default_location(library: str) -> bool:
+    """The library named is the app's own default one (however it was named)."""
+    return os.path.abspath(os.path.expanduser(library)) == os.path.abspath(default_library())
+
+
+def ready_detail(library: str) -> dict[str, Any]:
+    """What the page learns with `desktop:ready`: where the library is, and whether a
+    missing one may be replaced by a sample library."""
+    return {"library_path": os.path.abspath(library), "sample_offer": at_default_location(library)}
 
 
 class CannotOpen(Exception):
@@ -137,11 +156,12 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
         push.attach()
         guard = CloseGuard(window, registry, watch, on_accept=push.detach)
         window.events.closing += guard.on_closing
-        offer = SampleOffer(window, library, is_default)
+        # `is_default` says --library was not given; the location decides either way.
+        offer = SampleOffer(window, library, is_default or at_default_location(library))
 
         def on_loaded() -> None:  # a worker thread, after every page load
             _listen_to_buttons(window, offer, guard)
-            dispatch(window, DESKTOP_READY, {})
+            dispatch(window, DESKTOP_READY, ready_detail(library))
 
         window.events.loaded += on_loaded
         if debug:
@@ -155,6 +175,7 @@ def open_window(library: str, *, is_default: bool = False, debug: bool = False, 
             window.events.shown += on_shown
         if gui == "qt":
             confine()
+            restrict()
             if debug:
                 _devtools_for_own_pages_only()
         try:
