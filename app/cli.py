@@ -225,21 +225,23 @@ def _window(args: argparse.Namespace) -> int:
                            debug=args.debug is True, gui=args.gui or "qt")
     except CannotOpen as exc:
         print(f"The window cannot open: {exc}\n", file=sys.stderr)
-        _overview()
+        _overview(args.window_library)
         return errors.EXIT_FAILED
 
 
-def _overview() -> int:
-    """What the default library is and what can be done with it (where no window can open)."""
+def _overview(given: str | None) -> None:
+    """Where no window can open: what the window would have shown of the library given
+    with --library (its status); without one, the commands and the app's own library."""
+    if given is not None:
+        print(render(human(status(given), Invocation(given, given=True, words=("status",)))))
+        return
     library = default_library()
     _parser().print_help()
     if library.exists():
-        inv = Invocation(str(library), given=False, words=("status",))
-        print("\n" + render(human(status(str(library)), inv)))
+        print("\n" + render(human(status(str(library)), Invocation(str(library), given=False, words=("status",)))))
     else:
         print(f"\nThere is no library at the default location yet. Try one out with:\n"
               f"  {program()} demo-library demo.db && {program()} migrate --library demo.db")
-    return errors.EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -129,6 +129,22 @@ def test_no_display_gets_words_and_the_command_line_not_a_crash(tmp_path: Path) 
     assert not (tmp_path / "MeetingRecorder").exists()  # nothing created
 
 
+def test_no_display_with_a_library_shows_that_library_not_the_default(tmp_path: Path) -> None:
+    from tests.conftest import build_v10, fill
+
+    lib = build_v10(tmp_path / "Mine.db")
+    fill(lib, 12)
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": "", "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    proc = cli("--library", str(lib), env=env)
+    assert proc.returncode == 1 and "no display" in proc.stderr
+    assert str(lib) in proc.stdout and "Total" in proc.stdout and "12" in proc.stdout  # its status
+    assert "default location" not in proc.stdout
+    typo = cli("--library", str(tmp_path / "typo.db"), env=env)
+    assert "LIBRARY_NOT_FOUND" in typo.stdout and str(tmp_path / "typo.db") in typo.stdout
+    assert "default location" not in typo.stdout
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "xdg").exists()  # nothing created
+
+
 def test_debug_is_off_unless_asked_for() -> None:
     """Debug mode exposes the page to any local process: only the flag turns it on."""
     from app.cli import _parser
