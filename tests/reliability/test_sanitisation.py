@@ -293,3 +293,42 @@ def test_negative_control_a_leaking_message_is_found(templates, tmp_path: Path) 
     given = FORMS["unicode"](tmp_path, f"{MARK}x")
     text = json.dumps({"message": f"could not open {given}"})
     assert any(n in text or json.dumps(n)[1:-1] in text for n in needles(given, f"{MARK}x", tmp_path))
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_the_support_report_never_carries_the_path(templates, tmp_path: Path, form: str) -> None:
+    """The report (engine, CLI human and --json) of a library at each path form, after a
+    success and a refusal are in the log: no part of the path, the folder or the home
+    directory, in any of the three."""
+    from app.engine.report import build_report
+
+    v10, _, _ = templates
+    segment = f"{MARK} Zoë Núñez 100%"
+    given = FORMS[form](tmp_path, segment)
+    path = on_disk(tmp_path, given)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        checker.copy_library(v10, path)
+
+        def cli(*args: str) -> subprocess.CompletedProcess:  # the CLI writes the log's lines
+            return subprocess.run([sys.executable, "-m", "app", *args, "--library", given],
+                                  capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert cli("migrate").returncode == 0
+        assert cli("migrate").returncode == 0  # again: ALREADY_UPGRADED
+        assert cli("rollback", "--to", "pre-upgrade-20000101T000000000000Z").returncode == 1  # NO_SNAPSHOT
+        outputs = [build_report(given).model_dump_json()]
+        for extra in ([], ["--json"]):
+            proc = cli("report", *extra)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            outputs.append(proc.stdout + proc.stderr)
+    finally:
+        os.chdir(cwd)
+        if form == "home":
+            shutil.rmtree(path.parents[1], ignore_errors=True)
+    assert '"migrate"' in outputs[0] and "migrate" in outputs[1]  # the log's lines are in it
+    for text in outputs:
+        for needle in needles(given, segment, tmp_path):
+            assert needle not in text and json.dumps(needle, ensure_ascii=False)[1:-1] not in text, (needle, text[:400])
+        tally("sanitisation: support reports checked")
