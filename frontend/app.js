@@ -52,8 +52,7 @@
   };
 
   // ---- small helpers ----------------------------------------------------------------
-  function el(id) { return document.getElementById(id); }
-  function setText(id, text) { el(id).textContent = text; }
+  var el = page.dom.el, setText = page.dom.setText;
   function idle() { return !state.busy && !state.deleting && !state.closing; }
   function problems() { return page.cleanup.problemCount(state.preview); }
 

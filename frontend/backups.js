@@ -23,15 +23,7 @@
     'upgrade record': 'the record of what the upgrade made'
   };
 
-  function el(id) { return document.getElementById(id); }
-  function setText(id, text) { el(id).textContent = text; }
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
-  function addItem(list, text) {
-    var li = document.createElement('li');
-    li.textContent = text;
-    list.appendChild(li);
-    return li;
-  }
+  var el = page.dom.el, setText = page.dom.setText, clear = page.dom.clear, addItem = page.dom.addItem;
 
   // What a restore would lose, one line per table.
   function loseLines(list, wouldLose) {

@@ -11,14 +11,7 @@
   var f = page.format;
   var w = page.words;
 
-  function el(id) { return document.getElementById(id); }
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
-  function addItem(list, text) {
-    var li = document.createElement('li');
-    li.textContent = text;
-    list.appendChild(li);
-    return li;
-  }
+  var el = page.dom.el, clear = page.dom.clear, addItem = page.dom.addItem;
   function capitalised(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
 
   function recordingWords(s) {

@@ -8,8 +8,7 @@
   var f = page.format;
   var w = page.words;
 
-  function el(id) { return document.getElementById(id); }
-  function setText(id, text) { el(id).textContent = text; }
+  var el = page.dom.el, setText = page.dom.setText;
 
   function askRollback() {
     var st = page.core.state.status || {};

@@ -10,8 +10,7 @@
   var f = page.format;
   var w = page.words;
 
-  function el(id) { return document.getElementById(id); }
-  function setText(id, text) { el(id).textContent = text; }
+  var el = page.dom.el, setText = page.dom.setText;
 
   function showProgress(value, words) {
     el('progress-region').hidden = false;

@@ -12,7 +12,7 @@
   'use strict';
   var w = page.words;
 
-  function el(id) { return document.getElementById(id); }
+  var el = page.dom.el;
 
   function say(id, stateName, text) {
     var node = el(id);

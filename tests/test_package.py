@@ -27,7 +27,7 @@ PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "meeting-library-upgrade.spec"
 CHECK = PACKAGING / "check_system.py"
 DATA = {"app.sql": {"v10.sql", "v11-knowledge-captures.sql", "v11-indexes.sql"},
-        "app.frontend": {"index.html", "style.css", "format.js", "words.js", "cleanup.js", "backups.js",
+        "app.frontend": {"index.html", "style.css", "dom.js", "format.js", "words.js", "cleanup.js", "backups.js",
                          "support.js", "progress.js", "dialogs.js", "app.js"}}
 
 

@@ -61,7 +61,7 @@ def page() -> Page:
 
 
 # The page's scripts, in the order index.html loads them (each uses the earlier ones).
-SCRIPTS = ("format.js", "words.js", "cleanup.js", "backups.js", "support.js", "progress.js", "dialogs.js", "app.js")
+SCRIPTS = ("dom.js", "format.js", "words.js", "cleanup.js", "backups.js", "support.js", "progress.js", "dialogs.js", "app.js")
 MAX_LINES = 450  # a file longer than this is to be split
 
 
