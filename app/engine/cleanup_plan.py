@@ -144,25 +144,24 @@ def _base_name(name: str | None) -> str | None:
 
 def recording_labels(conn: apsw.Connection, ids: list[str]) -> dict[str, Label]:
     """File name and recording date of each recording id that exists, by the id as text."""
-    have = _columns(conn, "recordings")
-    name = _text("filename") if "filename" in have else "NULL"
-    date = _text("date_recorded") if "date_recorded" in have else "NULL"
-    labels = {}
-    for rid in dict.fromkeys(ids):
-        row = conn.execute(f"SELECT {name}, {date} FROM recordings WHERE id = ?", (rid,)).fetchone()
-        if row is not None:
-            labels[str(rid)] = Label(filename=_base_name(_readable(row[0])), date=_readable(row[1]))
-    return labels
+    return {rid: Label(filename=_base_name(name), date=date)
+            for rid, (name, date) in _named(conn, "recordings", ("filename", "date_recorded"), ids).items()}
 
 
 def transcript_labels(conn: apsw.Connection, ids: list[str]) -> dict[str, Label]:
     """Suggested title and creation date of each transcript id that exists, by the id as text."""
-    have = _columns(conn, "transcripts")
-    title = _text("title_suggestion") if "title_suggestion" in have else "NULL"
-    date = _text("created_at") if "created_at" in have else "NULL"
-    labels = {}
-    for tid in dict.fromkeys(ids):
-        row = conn.execute(f"SELECT {title}, {date} FROM transcripts WHERE id = ?", (tid,)).fetchone()
+    return {tid: Label(title=title, date=date)
+            for tid, (title, date) in _named(conn, "transcripts", ("title_suggestion", "created_at"), ids).items()}
+
+
+def _named(conn: apsw.Connection, table: str, columns: tuple[str, str], ids: list[str]) -> dict[str, tuple]:
+    """The two `columns` (readable text; NULL for one the library lacks) of each row of
+    `table` whose id is in `ids`, by the id as text."""
+    have = _columns(conn, table)
+    cols = ", ".join(_text(c) if c in have else "NULL" for c in columns)
+    found = {}
+    for key in dict.fromkeys(ids):
+        row = conn.execute(f"SELECT {cols} FROM {table} WHERE id = ?", (key,)).fetchone()
         if row is not None:
-            labels[str(tid)] = Label(title=_readable(row[0]), date=_readable(row[1]))
-    return labels
+            found[str(key)] = tuple(_readable(v) for v in row)
+    return found
