@@ -30,14 +30,15 @@ log = logging.getLogger(__name__)
 AFTER = "after_content_sha256"
 
 
-def content(conn: apsw.Connection, library_path: str) -> str | None:
+def content(conn: apsw.Connection) -> str | None:
     """The content hash of the library as committed, or None when the file alone is not
     the content (WAL mode with frames still in the -wal: a reader kept the commit's
     checkpoint from emptying it). `conn` holds the write lock (`transaction.relocked`):
     no commit, and so no checkpoint, changes the file while it is read."""
-    if library.journal_mode(conn) == "wal" and _wal_bytes(library_path) > 0:
+    real = conn.filename  # the file SQLite opened (a link resolved): the VFS opens no link
+    if library.journal_mode(conn) == "wal" and _wal_bytes(real) > 0:
         return None
-    return _hash_file(library_path, library.size_bytes(conn))
+    return _hash_file(real, library.size_bytes(conn))
 
 
 def record(conn: apsw.Connection, library_path: str, snapshot_id: str) -> None:
@@ -48,7 +49,7 @@ def record(conn: apsw.Connection, library_path: str, snapshot_id: str) -> None:
     if manifest is None:
         return
     try:
-        found = content(conn, library_path)
+        found = content(conn)
     except (apsw.Error, OSError):  # a busy or failing disk after the commit: no shortcut later
         log.warning("could not hash the library after its upgrade", exc_info=True)
         return

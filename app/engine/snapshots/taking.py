@@ -1,9 +1,10 @@
 """Taking a snapshot: a full, checked copy of a library as it was before a transaction.
 
-The copy is made through apsw's backup API from a second connection while the operation
-holds the library's write lock (for a WAL library in a thread of its own while the
-transaction works: see `taking`), into a temp file in the snapshots folder (same
-filesystem, as private as the library from its first byte). It is converted to
+The copy is made from a second connection's read transaction while the operation holds
+the library's write lock (`copying`: the file's pages when the file alone is the
+library, else the backup API; in a thread of its own while the transaction works: see
+`taking`), into a temp file in the snapshots folder (same filesystem, as private as the
+library from its first byte). It is converted to
 rollback-journal mode, given the library's identity when it has none yet (`identity`),
 synced, reopened and checked, hashed, and only then renamed into place and its manifest
 written. A snapshot is never overwritten: each has its own id, and a copy whose content
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,12 +29,14 @@ import apsw
 from app.engine import errors, private
 from app.engine.library import read_version, require_intact, row_counts, translate
 from app.engine.progress import Progress
-from app.engine.snapshots import identity, store
-from app.engine.snapshots.restore import BACKUP_STEP_PAGES, backup_error
+from app.engine.snapshots import copying, identity, store
 from app.engine.snapshots.store import Manifest
 from app.engine.transaction import watched
 
 log = logging.getLogger(__name__)
+
+# How far the copy's check steps back for the operation's own work (Linux nice levels).
+CHECK_NICENESS = 10
 
 
 def take(library: str, kind: str, tracker: Progress, journal_mode: str, library_id: str,
@@ -87,7 +91,7 @@ def _copy_new(library: str, kind: str, tracker: Progress) -> _Copy:
             private.create_file(copy.tmp, library)
         except OSError as exc:
             raise store.folder_error(exc) from exc
-        _copy(library, copy.tmp, tracker)
+        copying.copy_library(library, copy.tmp, tracker)
     except BaseException:
         copy.discard()
         raise
@@ -205,6 +209,7 @@ class Taking(threading.Thread):
         try:
             copy = self.copied or _copy_new(library, kind, self.progress)
             self._copy_done.set()
+            _yield_cpu()
             self.manifest, self.created = _finish(copy, self.progress, journal_mode, self.library_id, self.extra)
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
@@ -255,6 +260,21 @@ class Taking(threading.Thread):
             store.remove(self._args[0], self.manifest)
 
 
+def _yield_cpu() -> None:
+    """Lower this thread's CPU priority (and that of the threads it starts): the copy's
+    check (hash and quick_check, which read only the copy) then runs on what the data
+    pass leaves of the cores, and mostly beside the operation's single-threaded SQL that
+    follows, instead of taking a core from the data pass. It still runs when a core is
+    idle, and COMMIT waits for it. Linux only: elsewhere a thread id is not a process id
+    for setpriority, and the check runs at the usual priority."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICENESS)
+    except OSError:  # not allowed here (a sandbox): the usual priority is correct, only slower
+        log.debug("could not lower the snapshot check's priority", exc_info=True)
+
+
 @contextmanager
 def taking(library: str, kind: str, tracker: Progress, journal_mode: str, library_id: str,
            writes: bool = True, extra: dict[str, str] | None = None, overlap: bool = False) -> Iterator[Taking]:
@@ -290,35 +310,6 @@ def taking(library: str, kind: str, tracker: Progress, journal_mode: str, librar
             job.join()
         elif not job._begun and job.copied is not None:  # never checked: not a snapshot
             job.copied.discard()
-
-
-def _copy(library: str, dest_path: Path, tracker: Progress) -> None:
-    try:
-        source = apsw.Connection(library, flags=apsw.SQLITE_OPEN_READONLY)
-        try:
-            dest = apsw.Connection(str(dest_path))
-            try:
-                with dest.backup("main", source, "main") as backup:
-                    while not backup.done:
-                        backup.step(BACKUP_STEP_PAGES)
-                        tracker.update("snapshot", backup.page_count - backup.remaining,
-                                       backup.page_count)
-                        if tracker.cancelled:
-                            raise errors.Cancelled()
-                # A snapshot is a plain file: no -wal/-shm beside it when it is read later.
-                dest.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                dest.close()
-        finally:
-            source.close()
-    except apsw.FullError as exc:
-        raise errors.DiskFull() from exc
-    except apsw.Error as exc:
-        raise translate(exc, "snapshot") from exc
-    except SystemError as exc:
-        raise backup_error(exc, "snapshot") from exc
-    store.fsync_path(dest_path)
-    store.fsync_path(dest_path.parent)
 
 
 def _check(library: str, copy: _Copy, journal_mode: str, tracker: Progress) -> Manifest:
