@@ -128,3 +128,41 @@ def test_the_copy_reads_committed_pages_only(wal_library: Library) -> None:
         writer.execute("ROLLBACK")
         writer.close()
     assert "written_meanwhile" not in names and doubled == 0
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_an_overlapped_copy_is_checked_only_once_the_step_says_so(make_library, monkeypatch, overlap) -> None:
+    """With `overlap` (migrate) the copy's check waits for `wait_copied` (the step's work
+    on both cores is over); without it (the negative control) it runs straight after the
+    copy. Either way the snapshot is whole once `wait()` returns."""
+    import importlib
+    import time
+
+    taking = importlib.import_module("app.engine.snapshots.taking")
+    checked = threading.Event()
+    real_check = taking._check
+
+    def check(*args, **kwargs):
+        checked.set()
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(taking, "_check", check)
+    lib = make_library(journal_mode="delete")
+    fill(lib, 200)
+    conn = lib.connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        tracker = ProgressRegistry().open("migrate")
+        with snapshots.taking(str(lib), snapshots.PRE_UPGRADE, tracker, "delete", identity.new_id(),
+                              overlap=overlap) as job:
+            job.begin()
+            assert job._copy_done.wait(10)
+            time.sleep(0.3)
+            assert checked.is_set() is not overlap
+            job.wait_copied()
+            manifest = job.wait()
+            assert checked.is_set()
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    assert snapshots.file_for(str(lib), manifest.id).exists()

@@ -102,14 +102,15 @@ def relocked(conn: apsw.Connection) -> Iterator[bool]:
 
 
 @contextmanager
-def watched(conn: apsw.Connection, tracker: ProgressTracker, cancellable: bool = True) -> Iterator[None]:
+def watched(conn: apsw.Connection, tracker: ProgressTracker, cancellable: bool = True,
+            steps: int = PROGRESS_STEPS) -> Iterator[None]:
     """While inside, SQLite's progress handler stops the running statement when the user
     cancels (if `cancellable`), within milliseconds even in one long statement. The handler
     is removed on exit: one left behind would interrupt every later statement too."""
     def on_progress() -> bool:
         return cancellable and tracker.cancelled
 
-    conn.set_progress_handler(on_progress, PROGRESS_STEPS)
+    conn.set_progress_handler(on_progress, steps)
     try:
         yield
     finally:

@@ -29,6 +29,7 @@ from app.engine import errors
 from app.engine.library import journal_mode, size_bytes, translate
 from app.engine.progress import Progress
 from app.engine.snapshots import store
+from app.engine.snapshots.content import CHUNK
 from app.engine.snapshots.restore import BACKUP_STEP_PAGES, backup_error
 
 _READ = apsw.SQLITE_OPEN_MAIN_DB | apsw.SQLITE_OPEN_READONLY
@@ -91,7 +92,7 @@ def _copy_file(library: str, dest_path: Path, size: int, tracker: Progress) -> N
         try:
             offset = 0
             while offset < size:
-                chunk = source.xRead(min(store.CHUNK, size - offset), offset)
+                chunk = source.xRead(min(CHUNK, size - offset), offset)
                 for part in range(0, len(chunk), _WRITE_BYTES):
                     dest.xWrite(chunk[part:part + _WRITE_BYTES], offset + part)
                 offset += len(chunk)

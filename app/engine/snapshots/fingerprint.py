@@ -1,7 +1,7 @@
 """What an upgrade left: the library's content hash right after its commit, so that a
 rollback can tell "nothing has changed since" at the cost of the hash it computes anyway.
 
-A rollback takes a safety copy of the library and hashes it (`store.ContentHash`, the
+A rollback takes a safety copy of the library and hashes it (`content`, the
 header's write counters zeroed). When that hash equals the one recorded here after the
 upgrade, the library holds exactly what the upgrade left, byte for byte, and the whole
 "what would a restore discard" comparison (which replays the upgrade) has nothing to find.
@@ -22,6 +22,7 @@ import apsw
 
 from app.engine import library
 from app.engine.snapshots import store
+from app.engine.snapshots.content import content_hash, serialised
 from app.engine.snapshots.store import Manifest
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,6 @@ def _hash_file(library_path: str, size: int) -> str | None:
     try:
         if handle.xFileSize() < size:
             return None
-        digest = store.ContentHash()
-        offset = 0
-        while offset < size:
-            amount = min(store.CHUNK, size - offset)
-            digest.update(handle.xRead(amount, offset))
-            offset += amount
-        return digest.hexdigest()
+        return content_hash(serialised(lambda offset, amount: handle.xRead(amount, offset)), size)
     finally:
         handle.xClose()

@@ -10,13 +10,13 @@ of a run that died. The folder is the app's own or it is not used at all
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
 import re
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import apsw
@@ -26,6 +26,7 @@ from app import __version__
 from app.engine import errors, locations, private
 from app.engine.progress import Progress
 from app.engine.snapshots import identity
+from app.engine.snapshots.content import content_hash, hash_span
 
 log = logging.getLogger(__name__)
 
@@ -193,38 +194,10 @@ def sha256(path: Path, tracker: Progress | None = None) -> str:
     return digests(path, tracker)[0]
 
 
-# Bytes of SQLite's file header that say how it was written, not what it holds (the
-# format versions that WAL mode sets, the file change counter, the schema cookie, which
-# the backup API bumps in every copy it writes, and the version-valid-for number): two
-# copies of one content differ there.
-_COUNTERS = ((18, 20), (24, 28), (40, 44), (92, 96))
-
-
-CHUNK = 1 << 20
-
-
-class ContentHash:
-    """SHA-256 of a library file's bytes, fed in order, with the header's write counters
-    zeroed: equal for a library and any backup-API copy of it in one state."""
-
-    def __init__(self) -> None:
-        self._sha, self._first = hashlib.sha256(), True
-
-    def update(self, chunk: bytes) -> None:
-        if self._first:  # the header is in the first chunk (every chunk here is >= 100 bytes)
-            masked = bytearray(chunk)
-            for start, end in _COUNTERS:
-                masked[start:end] = bytes(end - start)
-            chunk, self._first = bytes(masked), False
-        self._sha.update(chunk)
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest()
-
-
-def digests(path: Path, tracker: Progress | None = None, fresh: bool = False) -> tuple[str, str]:
-    """The file's SHA-256, and its content's (the same with the header's write counters
-    zeroed), in one pass; from the caches unless `fresh`."""
+def digests(path: Path, tracker: Progress | None = None, fresh: bool = False,
+            parallel: bool = True) -> tuple[str, str]:
+    """The file's SHA-256, and its content hash (`content`), on two cores at once (one
+    thread unless `parallel`); from the caches unless `fresh`."""
     key = _stat_key(path)
     if not fresh:
         with _hashed_lock:
@@ -232,14 +205,18 @@ def digests(path: Path, tracker: Progress | None = None, fresh: bool = False) ->
         known = known or _persisted(path).get(str(path), {}).get(repr(key[1:]))
         if known is not None:
             return (known[0], known[1])
-    exact, content = hashlib.sha256(), ContentHash()
+    cancelled = (lambda: tracker.cancelled) if tracker is not None else (lambda: False)
     with open(path, "rb") as f:  # our own snapshot file, never the locked library
-        while chunk := f.read(CHUNK):
-            exact.update(chunk)
-            content.update(chunk)
-            if tracker is not None and tracker.cancelled:
-                raise errors.Cancelled()
-    found = (exact.hexdigest(), content.hexdigest())
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        read = lambda offset, amount: os.pread(fd, amount, offset)  # noqa: E731 - safe from any thread
+        if parallel:
+            with ThreadPoolExecutor(1, thread_name_prefix="exact-hash") as pool:
+                exact = pool.submit(hash_span, read, 0, size, cancelled)
+                of_content = content_hash(read, size, cancelled)
+                found = (exact.result().hex(), of_content)
+        else:
+            found = (hash_span(read, 0, size, cancelled).hex(), content_hash(read, size, cancelled, parallel=False))
     remember_hash(path, found, key)
     return found
 

@@ -35,8 +35,11 @@ from app.engine.transaction import watched
 
 log = logging.getLogger(__name__)
 
-# How far the copy's check steps back for the operation's own work (Linux nice levels).
+# A check in the background (`Taking`): how far its threads step back (Linux nice
+# levels), and how many SQLite steps its quick_check runs between two cancel checks (each
+# one takes the GIL from the operation's own thread: few, still milliseconds apart).
 CHECK_NICENESS = 10
+CHECK_PROGRESS_STEPS = 200_000
 
 
 def take(library: str, kind: str, tracker: Progress, journal_mode: str, library_id: str,
@@ -99,13 +102,13 @@ def _copy_new(library: str, kind: str, tracker: Progress) -> _Copy:
 
 
 def _finish(copy: _Copy, tracker: Progress, journal_mode: str, library_id: str,
-            extra: dict[str, str] | None = None) -> tuple[Manifest, bool]:
+            extra: dict[str, str] | None = None, background: bool = False) -> tuple[Manifest, bool]:
     """Stamp, check and hash a copy and make it a snapshot (or reuse an identical one);
     also says whether the snapshot is new."""
     library = copy.library
     try:
         _stamp(copy.tmp, library_id)
-        manifest = _check(library, copy, journal_mode, tracker)
+        manifest = _check(library, copy, journal_mode, tracker, background)
         manifest.extra = dict(extra or {})
         same = _identical(library, manifest, tracker)
         if same is not None:
@@ -180,7 +183,7 @@ class Taking(threading.Thread):
     """
 
     def __init__(self, library: str, kind: str, tracker: Progress, journal_mode: str,
-                 library_id: str, extra: dict[str, str] | None = None) -> None:
+                 library_id: str, extra: dict[str, str] | None = None, hold_check: bool = False) -> None:
         super().__init__(name="snapshot", daemon=True)
         self._args = (library, kind, journal_mode)
         self.library_id = library_id
@@ -193,6 +196,13 @@ class Taking(threading.Thread):
         self.error: BaseException | None = None
         self._begun = False
         self._copy_done = threading.Event()  # the library has been read: set on error too
+        # The check (hashes, quick_check: three cores' worth of work for a moment) waits for
+        # the operation to say its parallel work is over (`wait_copied`, `wait`), so that it
+        # runs beside the single-threaded SQL that follows instead of taking a core from it.
+        self._may_check = threading.Event()
+        self._holds_check = hold_check
+        if not hold_check:
+            self._may_check.set()
 
     def begin(self) -> None:
         """Start copying, once: when the operation leaves a core free for it."""
@@ -209,15 +219,28 @@ class Taking(threading.Thread):
         try:
             copy = self.copied or _copy_new(library, kind, self.progress)
             self._copy_done.set()
-            _yield_cpu()
-            self.manifest, self.created = _finish(copy, self.progress, journal_mode, self.library_id, self.extra)
+            try:
+                self._wait_for_a_core()
+            except BaseException:  # given up before its check: the copy is no snapshot
+                copy.discard()
+                raise
+            self.manifest, self.created = _finish(copy, self.progress, journal_mode, self.library_id, self.extra,
+                                                  background=self._holds_check)
         except BaseException as exc:  # handed to the operation's thread by wait()
             self.error = exc
         finally:
             self._copy_done.set()
 
+    def _wait_for_a_core(self) -> None:
+        while not self._may_check.wait(0.05):
+            if self.progress.cancelled:
+                raise errors.Cancelled()
+        if self._holds_check:
+            _step_back()
+
     def wait(self) -> Manifest:
         """Block until the snapshot is taken (showing its progress); raise its error."""
+        self._may_check.set()
         self.begin()
         while self.is_alive():
             self.join(0.1)
@@ -229,9 +252,11 @@ class Taking(threading.Thread):
         return self.manifest
 
     def wait_copied(self) -> None:
-        """Block until the copy has read the whole library (its check goes on in the
-        thread). Rollback-journal mode: before the transaction's first write that may
-        reach the file, which the copy's reader would block. WAL mode: returns at once."""
+        """Block until the copy has read the whole library, and let its check begin (in
+        the thread): the caller's work on both cores is over. Rollback-journal mode: before
+        the transaction's first write that may reach the file, which the copy's reader
+        would block. WAL mode: returns at once."""
+        self._may_check.set()
         if self._args[2] == "wal" or self.copied is not None:
             return
         self.begin()
@@ -260,13 +285,11 @@ class Taking(threading.Thread):
             store.remove(self._args[0], self.manifest)
 
 
-def _yield_cpu() -> None:
-    """Lower this thread's CPU priority (and that of the threads it starts): the copy's
-    check (hash and quick_check, which read only the copy) then runs on what the data
-    pass leaves of the cores, and mostly beside the operation's single-threaded SQL that
-    follows, instead of taking a core from the data pass. It still runs when a core is
-    idle, and COMMIT waits for it. Linux only: elsewhere a thread id is not a process id
-    for setpriority, and the check runs at the usual priority."""
+def _step_back() -> None:
+    """Lower this thread's CPU priority (and that of the threads it starts): a check held
+    until the operation's work on both cores is over runs beside its single-threaded SQL,
+    on the core that SQL leaves, instead of taking half of that SQL's core. Linux only
+    (elsewhere a thread id is no process id for setpriority): the usual priority there."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -289,13 +312,13 @@ def taking(library: str, kind: str, tracker: Progress, journal_mode: str, librar
     so the copy is made first, in the caller's thread, unless the caller says its
     transaction `writes` nothing to the library, or will `overlap` its work with the copy
     and call `wait_copied()` before its first write that may reach the file; the check,
-    which reads only the copy, runs in the thread.) The thread starts at `begin()`, when
+    which reads only the copy, runs in the thread, after `wait_copied()` when `overlap`.) The thread starts at `begin()`, when
     the caller has a core to spare (or at `wait()`). Leaving the block by an error discards the snapshot: the
     library is as it was, and the copy is no way back.
     """
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     store.remove_leftovers(library)
-    job = Taking(library, kind, tracker, journal_mode, library_id, extra)
+    job = Taking(library, kind, tracker, journal_mode, library_id, extra, hold_check=overlap)
     if journal_mode != "wal" and writes and not overlap:
         job.copy_first()
     tracker.update("snapshot", 0, None, message="making a safety copy")
@@ -312,19 +335,20 @@ def taking(library: str, kind: str, tracker: Progress, journal_mode: str, librar
             job.copied.discard()
 
 
-def _check(library: str, copy: _Copy, journal_mode: str, tracker: Progress) -> Manifest:
+def _check(library: str, copy: _Copy, journal_mode: str, tracker: Progress, background: bool = False) -> Manifest:
     """Reopen the copy read-only and prove it is a whole, readable library.
 
     The copy holds the library's pages as they are, so its quick_check is the library's
     too. When it fails, the library itself is checked to say which one is damaged.
+    `background`: the operation is busy on every core, so the hashes take one thread.
     """
     # The hash runs beside the quick_check (both leave the GIL): one pass's time for two.
     with ThreadPoolExecutor(1, thread_name_prefix="snapshot-hash") as hashing:
-        digests = hashing.submit(store.digests, copy.tmp, tracker)
+        digests = hashing.submit(store.digests, copy.tmp, tracker, parallel=not background)
         try:
             conn = apsw.Connection(str(copy.tmp), flags=apsw.SQLITE_OPEN_READONLY)
             try:
-                with watched(conn, tracker):
+                with watched(conn, tracker, steps=CHECK_PROGRESS_STEPS):
                     require_intact(conn)
                 version = read_version(conn)
                 counts = row_counts(conn)

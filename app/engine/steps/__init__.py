@@ -45,7 +45,8 @@ class StepRun:
     engine's hooks. `on_batch` checks cancel and the snapshot and reports progress;
     `begin_snapshot` starts the snapshot's copy when the step has a core to spare;
     `wait_copied` must come before the step's first write that may reach the library's
-    file (rollback-journal mode: the copy's reader of the library would block it)."""
+    file (rollback-journal mode: the copy's reader of the library would block it), and
+    says the step's work on both cores is over (the copy's check runs from then on)."""
 
     conn: apsw.Connection
     library: str
