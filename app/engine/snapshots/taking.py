@@ -196,9 +196,10 @@ class Taking(threading.Thread):
         self.error: BaseException | None = None
         self._begun = False
         self._copy_done = threading.Event()  # the library has been read: set on error too
-        # The check (hashes, quick_check: three cores' worth of work for a moment) waits for
-        # the operation to say its parallel work is over (`wait_copied`, `wait`), so that it
-        # runs beside the single-threaded SQL that follows instead of taking a core from it.
+        # With `hold_check` the check (hashes beside a quick_check: two threads' work for a
+        # moment) waits for the operation to say its work on both cores is over
+        # (`wait_copied`, `wait`): it then runs beside the single-threaded SQL that follows
+        # instead of taking a core from the data pass.
         self._may_check = threading.Event()
         self._holds_check = hold_check
         if not hold_check:
@@ -312,9 +313,10 @@ def taking(library: str, kind: str, tracker: Progress, journal_mode: str, librar
     so the copy is made first, in the caller's thread, unless the caller says its
     transaction `writes` nothing to the library, or will `overlap` its work with the copy
     and call `wait_copied()` before its first write that may reach the file; the check,
-    which reads only the copy, runs in the thread, after `wait_copied()` when `overlap`.) The thread starts at `begin()`, when
-    the caller has a core to spare (or at `wait()`). Leaving the block by an error discards the snapshot: the
-    library is as it was, and the copy is no way back.
+    which reads only the copy, runs in the thread, after `wait_copied()` when `overlap`.)
+    The thread starts at `begin()`, when the caller has a core to spare (or at `wait()`).
+    Leaving the block by an error discards the snapshot: the library is as it was, and the
+    copy is no way back.
     """
     # Here, not in the thread: the operation's own temp files (split_pass) come after.
     store.remove_leftovers(library)
