@@ -99,7 +99,7 @@ class KnowledgeCaptures(Step):
         helper = None
         if run.first:
             helper = run.defer(split_pass.Helper(snapshots.snapshot_dir(run.library)))
-        start = split_pass.split_point(conn, total) if helper is not None else None
+        start = split_pass.split_point(conn, total, run.journal_mode) if helper is not None else None
         if start is None or run.journal_mode != "wal":
             run.begin_snapshot()
         counts, also = split_pass.stage(conn, run.library, on_batch, helper, start)

@@ -42,7 +42,11 @@ from app.engine.steps.v11 import rows as capture_rows, undecodable
 log = logging.getLogger(__name__)
 
 MIN_RECORDINGS = 40_000  # below this a second process costs more than it saves
-HELPER_SHARE = 0.5       # of the recordings: measured, the two parts then end together
+# The helper's share of the recordings, by journal mode: measured so that the two parts
+# end together. In rollback-journal mode the main process also copies the snapshot
+# beside its part (in WAL mode the copy comes after the data pass), so the helper takes more.
+HELPER_SHARE_WAL = 0.47
+HELPER_SHARE_ROLLBACK_JOURNAL = 0.55
 HELPER_FLAG = "--split-pass-helper"  # the frozen app's hidden entry for the helper
 SCHEMA = "helper"        # the scratch file, attached to the main connection
 
@@ -70,7 +74,7 @@ def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
     own_done = time.monotonic()
     theirs = helper.finish(conn, lambda: on_batch(own.captures + helper.processed))
     if theirs is not None:
-        # For tuning HELPER_SHARE: the two parts should end together.
+        # For tuning the helper's share: the two parts should end together.
         log.info("data pass: own part %.2f s, then waited %.2f s for the helper",
                  own_done - started, time.monotonic() - own_done)
         return own + theirs, SCHEMA
@@ -80,13 +84,14 @@ def stage(conn: apsw.Connection, library: str, on_batch: Callable[[int], None],
     return own + rest, None
 
 
-def split_point(conn: apsw.Connection, total: int) -> bytes | None:
+def split_point(conn: apsw.Connection, total: int, journal_mode: str) -> bytes | None:
     """The recording id from which the helper takes over (None: no helper), as the bytes
     of its text (an id need not be UTF-8)."""
     if total < MIN_RECORDINGS:
         return None
+    share = HELPER_SHARE_WAL if journal_mode == "wal" else HELPER_SHARE_ROLLBACK_JOURNAL
     row = conn.execute("SELECT typeof(recording_id), CAST(recording_id AS BLOB) FROM transcripts "
-                       "ORDER BY recording_id LIMIT 1 OFFSET ?", (int(total * (1 - HELPER_SHARE)),)).fetchone()
+                       "ORDER BY recording_id LIMIT 1 OFFSET ?", (int(total * (1 - share)),)).fetchone()
     # Ids are text (the app's UUIDs); a library with other ids gets no helper.
     return undecodable.Raw(row[1]) if row and row[0] == "text" else None
 
