@@ -1,9 +1,10 @@
 """The data pass on both cores: a helper process computes the upper part of the rows.
 
 The data rules are Python and hold the GIL, so a thread cannot run them beside the main
-data pass; a second process can. On a big WAL library, `Helper` starts one: it opens the
-library read-only (a WAL reader sees the last commit, which is the library exactly as it
-was before the upgrade's transaction, held open meanwhile by the main process), computes
+data pass; a second process can. On a big library, `Helper` starts one: it opens the
+library read-only (a WAL reader sees the last commit, and in rollback-journal mode nothing
+reaches the file before `publish`: either way the library exactly as it was before the
+upgrade's transaction, held open meanwhile by the main process), computes
 the V11 rows of the recordings with id >= `start` into staging tables of a scratch file of
 its own, and exits. The main process computes the recordings below `start` meanwhile, then
 attaches the scratch file and publishes both parts in key order. The helper never writes
