@@ -71,3 +71,13 @@ def test_any_other_byte_counts(library_file: Path, tmp_path: Path, where: str) -
 
 def test_one_thread_gives_the_same_hashes(library_file: Path) -> None:
     assert store.digests(library_file, fresh=True, parallel=False) == store.digests(library_file, fresh=True)
+
+
+def test_one_pass_with_short_reads_keeps_the_halves_apart(library_file: Path) -> None:
+    """The one-pass hash (a background check's) reads chunks of any length the OS gives,
+    never across the middle: a chunk that ran over would hash bytes into the wrong half."""
+    data = library_file.read_bytes()
+    odd = 1000 * 1000 + 7  # never a divisor of the middle (a multiple of 1 MiB)
+    exact, of_content = content.exact_and_content(lambda offset, amount: data[offset:offset + min(amount, odd)],
+                                                  len(data))
+    assert (exact.hex(), of_content) == (hashlib.sha256(data).hexdigest(), _by_the_definition(data))

@@ -30,22 +30,43 @@ _TAG = b"library content, two halves\n"
 Read = Callable[[int, int], bytes]  # (offset, amount) -> the bytes there
 
 
-def content_hash(read: Read, size: int, cancelled: Callable[[], bool] = lambda: False,
-                 parallel: bool = True) -> str:
+def content_hash(read: Read, size: int, cancelled: Callable[[], bool] = lambda: False) -> str:
     """The content hash of a file of `size` bytes read by `read`, which must be safe to
-    call from two threads (`serialised` makes any reader so); `parallel=False`: the two
-    halves one after the other, in this thread (the same hash)."""
-    half = size // 2 // CHUNK * CHUNK
+    call from two threads (`serialised` makes any reader so); the two halves at once."""
+    half = _half(size)
     spans = ((0, half), (half, size))
 
     def one(span: tuple[int, int]) -> bytes:
         return hash_span(read, *span, cancelled, masked=True)
 
-    if parallel:
-        with ThreadPoolExecutor(2, thread_name_prefix="content-hash") as pool:
-            halves = list(pool.map(one, spans))
-    else:
-        halves = [one(span) for span in spans]
+    with ThreadPoolExecutor(2, thread_name_prefix="content-hash") as pool:
+        return _combined(list(pool.map(one, spans)))
+
+
+def exact_and_content(read: Read, size: int, cancelled: Callable[[], bool] = lambda: False) -> tuple[bytes, str]:
+    """The file's SHA-256 and its content hash, in this thread, each chunk read once: for
+    a check that runs beside other work (two passes would read the file twice)."""
+    exact, halves = hashlib.sha256(), (hashlib.sha256(), hashlib.sha256())
+    half = _half(size)
+    offset = 0
+    while offset < size:
+        # Never across the middle, even after a short read: each half hashes its own bytes.
+        chunk = read(offset, min(CHUNK, (half if offset < half else size) - offset))
+        if not chunk:
+            raise OSError(f"the file ended {size - offset} bytes early")
+        exact.update(chunk)
+        halves[offset >= half].update(_zero_counters(chunk) if offset == 0 else chunk)
+        offset += len(chunk)
+        if cancelled():
+            raise errors.Cancelled()
+    return exact.digest(), _combined([h.digest() for h in halves])
+
+
+def _half(size: int) -> int:
+    return size // 2 // CHUNK * CHUNK
+
+
+def _combined(halves: list[bytes]) -> str:
     return hashlib.sha256(_TAG + b"".join(halves)).hexdigest()
 
 

@@ -26,7 +26,7 @@ from app import __version__
 from app.engine import errors, locations, private
 from app.engine.progress import Progress
 from app.engine.snapshots import identity
-from app.engine.snapshots.content import content_hash, hash_span
+from app.engine.snapshots.content import content_hash, exact_and_content, hash_span
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +196,8 @@ def sha256(path: Path, tracker: Progress | None = None) -> str:
 
 def digests(path: Path, tracker: Progress | None = None, fresh: bool = False,
             parallel: bool = True) -> tuple[str, str]:
-    """The file's SHA-256, and its content hash (`content`), on two cores at once (one
-    thread unless `parallel`); from the caches unless `fresh`."""
+    """The file's SHA-256, and its content hash (`content`), on two cores at once (unless
+    `parallel` is False: then in one pass, in this thread); from the caches unless `fresh`."""
     key = _stat_key(path)
     if not fresh:
         with _hashed_lock:
@@ -216,7 +216,8 @@ def digests(path: Path, tracker: Progress | None = None, fresh: bool = False,
                 of_content = content_hash(read, size, cancelled)
                 found = (exact.result().hex(), of_content)
         else:
-            found = (hash_span(read, 0, size, cancelled).hex(), content_hash(read, size, cancelled, parallel=False))
+            exact_digest, of_content = exact_and_content(read, size, cancelled)
+            found = (exact_digest.hex(), of_content)
     remember_hash(path, found, key)
     return found
 
